@@ -1,0 +1,120 @@
+"""Where the warehouse lives: ``WOG_DATABASE_URL``, or an embedded Postgres started on demand.
+
+The embedded server (pgserver) keeps its data in ``$WOG_DATA_DIR/pgdata`` (default
+``./.wog/pgdata``). It is started by the first command that needs it and left running, so later
+commands and processes reuse it; pgserver's inter-process lock makes a concurrent start attach
+to the same server instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+DEFAULT_DATA_DIR = ".wog"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The warehouse could not be reached; the message names the (redacted) URL and why."""
+
+
+def data_dir() -> Path:
+    """The directory for local state (embedded Postgres, Dagster home): ``WOG_DATA_DIR``."""
+    return Path(os.environ.get("WOG_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
+
+
+def embedded_server_uri(pgdata: Path | None = None) -> str:
+    """Start (or attach to) the embedded Postgres for ``pgdata`` and return its libpq URI."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, cron); harmless here.
+        warnings.simplefilter("ignore")
+        import pgserver  # deferred: only needed when no external server is configured
+
+    pgdata = pgdata or data_dir() / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    except Exception as exc:  # pgserver raises plain subprocess/assert errors
+        raise DatabaseUnavailable(
+            f"could not start the embedded Postgres in {pgdata}: {exc} "
+            f"(see {pgdata / 'log'}; or set WOG_DATABASE_URL to use another server)"
+        ) from exc
+    return server.get_uri()
+
+
+def database_url() -> str:
+    """The effective warehouse URL (SQLAlchemy form, ``postgresql+psycopg://``).
+
+    ``WOG_DATABASE_URL`` when set; otherwise the embedded server, started if needed.
+    """
+    configured = os.environ.get("WOG_DATABASE_URL", "").strip()
+    return normalize_url(configured or embedded_server_uri())
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgres://``, ``postgresql://`` or any driver form; return the psycopg 3 form."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseUnavailable(
+            f"{redact_url(url)} is not a Postgres URL (expected postgresql://user:pass@host/db)"
+        )
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """The same URL without the SQLAlchemy driver suffix, for libpq clients (psql, Dagster)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with any password replaced by ``***``, safe for logs and errors."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except Exception:
+        return "<unparseable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def create_engine(url: str | None = None, **kwargs: object) -> Engine:
+    """An engine for ``url`` (default: :func:`database_url`), checked with one connection.
+
+    Raises :class:`DatabaseUnavailable` naming the redacted URL when it cannot connect.
+    """
+    url = normalize_url(url) if url else database_url()
+    engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {reason}") from None
+    return engine
+
+
+def stop_embedded_server(pgdata: Path | None = None) -> bool:
+    """Stop the embedded Postgres for ``pgdata`` if it runs; True if one was stopped."""
+    import signal
+    import time
+
+    pgdata = pgdata or data_dir() / "pgdata"
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().splitlines()[0])
+    try:
+        os.kill(pid, signal.SIGINT)  # "fast" shutdown: disconnect clients, checkpoint, exit
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    raise DatabaseUnavailable(f"the embedded Postgres (pid {pid}) did not stop within 30 s")

@@ -1,0 +1,218 @@
+"""Warehouse tables as SQLAlchemy Core metadata.
+
+The migrations in ``dbschema/migrations`` create exactly these tables; a test compares the two.
+Per-game tables reference ``games`` with ON DELETE CASCADE, so deleting a game removes everything
+parsed from it (the raw tables keep the fetched bodies: they are the source of truth).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from wog_assets.sides import SIDE_CODES
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "suppressed")
+
+
+def _side_check(column: str, *, nullable: bool = False) -> CheckConstraint:
+    codes = ", ".join(f"'{c}'" for c in SIDE_CODES)
+    expr = f"{column} IN ({codes})"
+    if nullable:
+        expr = f"{column} IS NULL OR {expr}"
+    return CheckConstraint(expr, name=f"{column}_is_side")
+
+
+def _game_fk() -> Column:
+    return Column(
+        "replay_id",
+        BigInteger,
+        ForeignKey("games.replay_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+def _now() -> Column:
+    return Column("fetched_at", DateTime(timezone=True), nullable=False)
+
+
+raw_game_pages = Table(
+    "raw_game_pages",
+    metadata,
+    Column("replay_id", BigInteger, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("http_status", Integer, nullable=False),
+    _now(),
+    Column("sha256", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    comment="Game pages exactly as fetched (HTML), one per replay; re-parsing reads these.",
+)
+
+raw_replay_json = Table(
+    "raw_replay_json",
+    metadata,
+    Column("replay_id", BigInteger, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("http_status", Integer, nullable=False),
+    _now(),
+    Column("sha256", String(64), nullable=False, comment="SHA-256 of the uncompressed body"),
+    Column("size_bytes", BigInteger, nullable=False, comment="Uncompressed size"),
+    Column("codec", String(16), nullable=False, server_default="zstd"),
+    Column("body", LargeBinary, nullable=False, comment="The body as fetched, zstd-compressed"),
+    CheckConstraint("codec IN ('zstd')", name="codec_known"),
+    comment="Replay JSON exactly as fetched, compressed; re-parsing reads these.",
+)
+
+_side_columns: list[Column] = []
+for _code in SIDE_CODES:
+    _lower = _code.lower()
+    _side_columns += [
+        Column(f"players_{_lower}", Integer, comment=f"{_code} player count; NULL if absent"),
+        Column(f"commander_{_lower}_id", BigInteger),
+        Column(f"commander_{_lower}_nickname", Text),
+    ]
+
+games = Table(
+    "games",
+    metadata,
+    Column("replay_id", BigInteger, primary_key=True),
+    Column("mission_id", BigInteger, nullable=False),
+    Column("mission_name", Text, nullable=False),
+    Column("island", Text, nullable=False),
+    Column("played_on", Date, nullable=False),
+    Column("started_at", DateTime(timezone=False), nullable=False),
+    Column("ended_at", DateTime(timezone=False), nullable=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("winner", String(4)),
+    Column("players_active", Integer, nullable=False),
+    Column("slots", Integer, nullable=False),
+    *_side_columns,
+    Column("page_url", Text, nullable=False),
+    Column("parsed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _side_check("winner", nullable=True),
+    CheckConstraint("duration_s >= 0", name="duration_not_negative"),
+    Index(None, "played_on"),
+    comment="One row per game (replay), parsed from its game page and replay JSON.",
+)
+
+players = Table(
+    "players",
+    metadata,
+    _game_fk(),
+    Column("player_id", BigInteger, primary_key=True),
+    Column("side", String(4), nullable=False),
+    Column("nickname", Text, nullable=False),
+    Column("slot", Text),
+    Column("squad", Text),
+    _side_check("side"),
+    Index(None, "player_id"),
+    comment="Who played in each game, on which side and slot.",
+)
+
+player_directory = Table(
+    "player_directory",
+    metadata,
+    Column("player_id", BigInteger, primary_key=True),
+    Column("nickname", Text, nullable=False, comment="Nickname in the latest game seen"),
+    Column("first_seen_replay", BigInteger, nullable=False),
+    Column("last_seen_replay", BigInteger, nullable=False),
+    Column("games_played", Integer, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    comment="Site-wide players keyed by their site id, with their current nickname.",
+)
+
+player_nicknames = Table(
+    "player_nicknames",
+    metadata,
+    Column("player_id", BigInteger, primary_key=True),
+    Column("nickname", Text, primary_key=True),
+    Column("first_seen_replay", BigInteger, nullable=False),
+    Column("last_seen_replay", BigInteger, nullable=False),
+    comment="Every nickname a player has used, since players rename.",
+)
+
+vehicles = Table(
+    "vehicles",
+    metadata,
+    _game_fk(),
+    Column("vehicle_id", BigInteger, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    comment="Vehicles available in each game.",
+)
+
+frags = Table(
+    "frags",
+    metadata,
+    _game_fk(),
+    Column("seq", Integer, primary_key=True, comment="Order by time, then victim id"),
+    Column("time_s", Integer, nullable=False, comment="Seconds since mission start"),
+    Column("victim_id", BigInteger, nullable=False),
+    Column("victim_vehicle", Text),
+    Column("killer_id", BigInteger, comment="NULL when the killer is unknown"),
+    Column("killer_vehicle", Text),
+    Column("weapon", Text),
+    Column("distance_m", Float),
+    Column("is_teamkill", Boolean, nullable=False),
+    Index(None, "killer_id"),
+    Index(None, "victim_id"),
+    comment="Every death in each game.",
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column(
+        "replay_id",
+        BigInteger,
+        ForeignKey("games.replay_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("target", Text, nullable=False, comment="Channel id or webhook id"),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("payload", JSONB, nullable=False, comment="Message body as hikari would send it"),
+    Column("attachment", LargeBinary, comment="Battle chart PNG, if any"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("discord_message_id", BigInteger),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("replay_id", "target"),
+    CheckConstraint(
+        "status IN (" + ", ".join(f"'{s}'" for s in NOTIFICATION_STATUSES) + ")",
+        name="status_known",
+    ),
+    Index(None, "status", "created_at"),
+    comment="Discord messages to post, one per game and target; the bot delivers these.",
+)
