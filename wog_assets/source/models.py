@@ -1,0 +1,136 @@
+"""The normalized replay: typed, immutable, and encoded to JSON as the public contract.
+
+Field order and names here *are* the ``wog parse`` output contract (see README); change them
+only together with the README.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+
+class GameListing(msgspec.Struct, frozen=True):
+    """One row of the games list page."""
+
+    replay_id: int
+    players: int
+    slots: int
+
+
+class Commander(msgspec.Struct, frozen=True):
+    player_id: int
+    nickname: str
+
+
+class GamePage(msgspec.Struct, frozen=True):
+    """What the game page says about a game."""
+
+    replay_id: int
+    mission_name: str
+    mission_id: int
+    island: str
+    date: dt.date
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    duration_s: int
+    winner: str | None
+    players_active: int
+    slots: int
+    commanders: dict[str, Commander]
+
+
+class Game(msgspec.Struct, frozen=True):
+    """The game as a whole: the page's facts plus per-side player counts from the JSON."""
+
+    mission_name: str
+    mission_id: int
+    island: str
+    date: dt.date
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    duration_s: int
+    winner: str | None
+    players_active: int
+    slots: int
+    side_players: dict[str, int]
+    commanders: dict[str, Commander]
+
+
+class Player(msgspec.Struct, frozen=True):
+    player_id: int
+    side: str
+    nickname: str
+    slot: str | None
+    squad: str | None
+
+
+class Vehicle(msgspec.Struct, frozen=True):
+    vehicle_id: int
+    type: str
+    name: str
+
+
+class Frag(msgspec.Struct, frozen=True):
+    seq: int
+    time_s: int
+    victim_id: int
+    victim_vehicle: str | None
+    killer_id: int | None
+    killer_vehicle: str | None
+    weapon: str | None
+    distance_m: float | None
+    teamkill: bool
+
+
+class ReplayData(msgspec.Struct, frozen=True):
+    """What the replay JSON says: side counts, players, vehicles and frags."""
+
+    side_players: dict[str, int]
+    players: list[Player]
+    vehicles: list[Vehicle]
+    frags: list[Frag]
+
+
+class Replay(msgspec.Struct, frozen=True):
+    """One game, normalized: the ``wog parse`` contract."""
+
+    replay_id: int
+    game: Game
+    players: list[Player]
+    vehicles: list[Vehicle]
+    frags: list[Frag]
+
+
+def combine(page: GamePage, data: ReplayData) -> Replay:
+    """The normalized replay from a parsed game page and its parsed replay JSON."""
+    game = Game(
+        mission_name=page.mission_name,
+        mission_id=page.mission_id,
+        island=page.island,
+        date=page.date,
+        started_at=page.started_at,
+        ended_at=page.ended_at,
+        duration_s=page.duration_s,
+        winner=page.winner,
+        players_active=page.players_active,
+        slots=page.slots,
+        side_players=data.side_players,
+        commanders=page.commanders,
+    )
+    return Replay(
+        replay_id=page.replay_id,
+        game=game,
+        players=data.players,
+        vehicles=data.vehicles,
+        frags=data.frags,
+    )
+
+
+def to_json(value: msgspec.Struct, *, indent: int = 0) -> str:
+    """Encode a model as UTF-8 JSON text (non-ASCII kept as is)."""
+    raw = msgspec.json.encode(value)
+    if indent:
+        raw = msgspec.json.format(raw, indent=indent)
+    return raw.decode("utf-8")
