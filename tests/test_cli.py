@@ -34,3 +34,67 @@ def test_top_level_help_lists_the_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     assert "db" in result.output
+
+
+def _write_game(tmp_path, replay_id: int = 3413):  # type: ignore[no-untyped-def]
+    from wog_assets.demo.generator import generate_game
+
+    game = generate_game(replay_id, seed=11)
+    page = tmp_path / f"{replay_id}.html"
+    replay = tmp_path / f"{replay_id}.json"
+    page.write_text(game.page_html, encoding="utf-8")
+    replay.write_bytes(game.replay_json)
+    return game, page, replay
+
+
+def test_parse_prints_the_contract_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    game, page, replay = _write_game(tmp_path)
+    result = CliRunner().invoke(main, ["parse", "--page", str(page), "--replay", str(replay)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["replay_id"] == 3413
+    assert doc["game"]["mission_name"] == game.replay.game.mission_name
+    assert len(doc["frags"]) == len(game.replay.frags)
+    assert [p["player_id"] for p in doc["players"]] == sorted(
+        p.player_id for p in game.replay.players
+    )
+
+
+def test_parse_exits_2_with_one_line_for_a_missing_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, page, replay = _write_game(tmp_path)
+    page.write_text(page.read_text(encoding="utf-8").replace("Остров", "Карта"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["parse", "--page", str(page), "--replay", str(replay)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: replay 3413, {page}: row 'Остров' not found"
+    assert result.stdout == ""
+
+
+def test_parse_exits_2_for_the_sites_error_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wog_assets.demo.generator import ERROR_PAGE_HTML
+
+    _, page, replay = _write_game(tmp_path)
+    page.write_text(ERROR_PAGE_HTML, encoding="utf-8")
+    result = CliRunner().invoke(main, ["parse", "--page", str(page), "--replay", str(replay)])
+    assert result.exit_code == 2
+    assert "error page" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_parse_by_id_fetches_from_the_site(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from wog_assets.demo.fake_site import FakeSite
+    from wog_assets.demo.generator import generate_game
+
+    game = generate_game(3420, seed=1)
+    with FakeSite() as site:
+        site.publish(game)
+        monkeypatch.setenv("WOG_BASE_URL", site.url)
+        monkeypatch.setenv("WOG_MIN_REQUEST_INTERVAL", "0")
+        result = CliRunner().invoke(main, ["parse", "--replay-id", "3420"])
+        missing = CliRunner().invoke(main, ["parse", "--replay-id", "9999"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["game"]["island"] == game.replay.game.island
+    assert missing.exit_code == 2
+    assert "404" in missing.stderr
