@@ -13,6 +13,7 @@ from dbschema.tables import (
     players,
     raw_game_pages,
     raw_replay_json,
+    replay_misses,
     vehicles,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "players",
     "raw_game_pages",
     "raw_replay_json",
+    "replay_misses",
     "vehicles",
 ]

@@ -91,6 +91,20 @@ raw_replay_json = Table(
     comment="Replay JSON exactly as fetched, compressed; re-parsing reads these.",
 )
 
+replay_misses = Table(
+    "replay_misses",
+    metadata,
+    Column("replay_id", BigInteger, primary_key=True),
+    Column("what", String(16), nullable=False, comment="game_page or replay_json"),
+    Column("url", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    CheckConstraint("what IN ('game_page', 'replay_json')", name="what_known"),
+    comment="Replay ids the site did not have (404 or its error page) when last asked.",
+)
+
 _side_columns: list[Column] = []
 for _code in SIDE_CODES:
     _lower = _code.lower()

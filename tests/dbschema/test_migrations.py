@@ -22,6 +22,7 @@ WAREHOUSE_TABLES = {
     "vehicles",
     "frags",
     "notifications",
+    "replay_misses",
 }
 
 

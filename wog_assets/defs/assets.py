@@ -1,0 +1,337 @@
+"""Replay-partitioned assets: raw bodies from the site, then warehouse tables parsed from them.
+
+Every asset processes ``context.partition_keys``, so a backfill runs as a few batched runs
+(``BackfillPolicy.multi_run``) rather than one process per replay. Within a batch each replay
+is its own transaction. A replay that cannot be fetched or parsed does not stop the others:
+they are written, and then the step fails naming every bad replay, its URL and the reason —
+re-running the batch is idempotent. A replay the site does not have (404 / error page) is
+recorded in ``replay_misses``; in a backfill that is not an error, but for a new game found by
+the sensor it fails the run so the sensor tries again later (the JSON can appear late).
+"""
+
+import warnings
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+import sqlalchemy as sa
+
+from dbschema import tables as t
+from wog_assets import settings
+from wog_assets.defs.partitions import replays_partitions
+from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+from wog_assets.source.client import Fetched, SiteClient
+from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
+from wog_assets.source.models import combine
+from wog_assets.source.parse import parse_game_page, parse_replay_json
+from wog_assets.warehouse import (
+    load_raw,
+    quality_problems,
+    record_miss,
+    refresh_player_directory,
+    store_game_page,
+    store_replay_json,
+    stored_raw_ids,
+    write_replay,
+)
+
+# backfill_policy is marked beta; we rely on it deliberately (batched backfills).
+warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
+
+TRIGGER_TAG = "wog/trigger"  # "new" (sensor) or "announce" (a user asked); absent for backfills
+REPLAY_TAG = "wog/replay"
+SITE_POOL = "wog_site"  # fetching assets share this pool (limit in dagster.yaml)
+
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_batch_size())
+PARTITIONED = {"partitions_def": replays_partitions, "backfill_policy": BACKFILL_POLICY}
+
+
+class RawFetchConfig(dg.Config):
+    refetch: bool = False
+    """Fetch again even if a copy is stored (games do not change once published)."""
+
+
+def replay_ids(context: dg.AssetExecutionContext) -> list[int]:
+    """The replay ids of this run's partitions, ascending."""
+    try:
+        return sorted(int(k) for k in context.partition_keys)
+    except ValueError as exc:
+        raise dg.Failure(f"partition keys must be replay ids (integers): {exc}") from None
+
+
+def is_new_game_run(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(TRIGGER_TAG) in ("new", "announce")
+
+
+def _fail_listing(what: str, problems: dict[int, str]) -> dg.Failure:
+    lines = [f"replay {rid}: {reason}" for rid, reason in sorted(problems.items())]
+    return dg.Failure(
+        description=f"{len(problems)} replay(s) failed ({what}); the others were written:\n"
+        + "\n".join(lines),
+        metadata={
+            "failed_replays": dg.MetadataValue.json({str(k): v for k, v in problems.items()})
+        },
+    )
+
+
+def _fetch_raw(
+    context: dg.AssetExecutionContext,
+    *,
+    what: str,
+    table: sa.Table,
+    warehouse: WarehouseResource,
+    site: StatsSiteResource,
+    refetch: bool,
+    fetch: Callable[[SiteClient, int], Fetched],
+    store: Callable[[Fetched], int],
+    url_for: Callable[[SiteClient, int], str],
+) -> dg.MaterializeResult:
+    ids = replay_ids(context)
+    kept = set() if refetch else stored_raw_ids(warehouse.engine, table, ids)
+    fetched: list[int] = []
+    missing: dict[int, str] = {}
+    failed: dict[int, str] = {}
+    total_bytes = 0
+    stored_bytes = 0
+    with site.client() as client:
+        for rid in ids:
+            if rid in kept:
+                continue
+            try:
+                body = fetch(client, rid)
+            except ReplayNotFound as exc:
+                record_miss(
+                    warehouse.engine, rid, what, exc.url or url_for(client, rid), exc.detail
+                )
+                missing[rid] = str(exc)
+                continue
+            except SourceError as exc:
+                failed[rid] = str(exc)
+                continue
+            stored_bytes += store(body)
+            total_bytes += len(body.body)
+            fetched.append(rid)
+        first_url = url_for(client, ids[0])
+    context.log.info(
+        f"{what}: fetched {len(fetched)}, kept {len(kept)} stored, missing {len(missing)}"
+    )
+    if failed:
+        raise _fail_listing(f"fetching {what}", failed)
+    if missing and is_new_game_run(context):
+        raise _fail_listing(f"{what} not on the site yet; the sensor will retry", missing)
+    metadata: dict[str, object] = {
+        "fetched": len(fetched),
+        "kept_stored_copy": len(kept),
+        "missing": dg.MetadataValue.json(sorted(missing)),
+        "body_bytes": total_bytes,
+        "stored_bytes": stored_bytes,
+        "url": dg.MetadataValue.url(first_url) if len(ids) == 1 else first_url,
+    }
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    **PARTITIONED,
+    group_name="raw",
+    kinds={"postgres", "html"},
+    pool=SITE_POOL,
+    description="Each game page's HTML exactly as fetched from the stats site (raw_game_pages).",
+)
+def game_page_html(
+    context: dg.AssetExecutionContext,
+    config: RawFetchConfig,
+    site: StatsSiteResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    def store(fetched: Fetched) -> int:
+        store_game_page(warehouse.engine, fetched)
+        return len(fetched.body)
+
+    return _fetch_raw(
+        context,
+        what="game_page",
+        table=t.raw_game_pages,
+        warehouse=warehouse,
+        site=site,
+        refetch=config.refetch,
+        fetch=lambda client, rid: client.fetch_game_page(rid),
+        store=store,
+        url_for=lambda client, rid: client.game_page_url(rid),
+    )
+
+
+@dg.asset(
+    **PARTITIONED,
+    group_name="raw",
+    kinds={"postgres", "json"},
+    pool=SITE_POOL,
+    description="Each replay JSON exactly as fetched, zstd-compressed (raw_replay_json).",
+)
+def replay_json(
+    context: dg.AssetExecutionContext,
+    config: RawFetchConfig,
+    site: StatsSiteResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return _fetch_raw(
+        context,
+        what="replay_json",
+        table=t.raw_replay_json,
+        warehouse=warehouse,
+        site=site,
+        refetch=config.refetch,
+        fetch=lambda client, rid: client.fetch_replay_json(rid),
+        store=lambda fetched: store_replay_json(warehouse.engine, fetched),
+        url_for=lambda client, rid: client.replay_json_url(rid),
+    )
+
+
+def _spec(name: str, deps: list, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        name, deps=deps, group_name="warehouse", kinds={"postgres"}, description=description
+    )
+
+
+CHECKS = {
+    # check name: (asset, blocking, severity)
+    "frags_reference_players": ("frags", True, dg.AssetCheckSeverity.ERROR),
+    "no_negative_times_or_distances": ("frags", True, dg.AssetCheckSeverity.ERROR),
+    "commanders_on_their_side": ("games", True, dg.AssetCheckSeverity.ERROR),
+    "duration_matches_start_and_end": ("games", True, dg.AssetCheckSeverity.ERROR),
+    "side_counts_match_players_active": ("games", False, dg.AssetCheckSeverity.WARN),
+}
+CHECK_DESCRIPTIONS = {
+    "frags_reference_players": "Every victim, and every known killer, is a player of the same game.",
+    "no_negative_times_or_distances": "No frag has a negative mission time or distance.",
+    "commanders_on_their_side": "Each side's commander is a player of that side in that game.",
+    "duration_matches_start_and_end": "The stated duration agrees with start and end (±60 s).",
+    "side_counts_match_players_active": "Per-side player counts add up to the active players.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        _spec(
+            "games",
+            [game_page_html, replay_json],
+            "One row per game: mission, island, times, winner, sides, commanders.",
+        ),
+        _spec("players", [replay_json], "Who played each game, on which side, slot and squad."),
+        _spec("vehicles", [replay_json], "Vehicles available in each game."),
+        _spec(
+            "frags", [replay_json], "Every death: time, victim, killer, weapon, distance, teamkill."
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            name, asset=asset, blocking=blocking, description=CHECK_DESCRIPTIONS[name]
+        )
+        for name, (asset, blocking, _) in CHECKS.items()
+    ],
+    **PARTITIONED,
+)
+def warehouse_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Parse the stored raw bodies (never the site) and replace each replay's rows."""
+    ids = replay_ids(context)
+    counts = {"games": 0, "players": 0, "vehicles": 0, "frags": 0}
+    written: list[int] = []
+    not_stored: list[int] = []
+    failed: dict[int, str] = {}
+    missions: dict[int, str] = {}
+    page_urls: dict[int, str] = {}
+    for rid in ids:
+        raw = load_raw(warehouse.engine, rid)
+        if raw is None:
+            not_stored.append(rid)
+            continue
+        try:
+            page = parse_game_page(raw.page_html, replay_id=rid, url=raw.page_url)
+            replay = combine(
+                page, parse_replay_json(raw.json_body, replay_id=rid, url=raw.json_url)
+            )
+        except (ReplayParseError, ReplayNotFound) as exc:
+            failed[rid] = str(exc)
+            continue
+        for table, n in write_replay(warehouse.engine, replay, raw.page_url).items():
+            counts[table] += n
+        written.append(rid)
+        missions[rid] = replay.game.mission_name
+        page_urls[rid] = raw.page_url
+    if failed:
+        raise _fail_listing("parsing stored bodies", failed)
+    if not_stored and is_new_game_run(context):
+        raise _fail_listing(
+            "raw bodies not stored", {rid: "no stored page/JSON" for rid in not_stored}
+        )
+
+    common = {
+        "replays_written": len(written),
+        "replays_without_raw": dg.MetadataValue.json(not_stored),
+    }
+    if len(written) == 1:
+        rid = written[0]
+        common["mission_name"] = missions[rid]
+        common["page_url"] = dg.MetadataValue.url(page_urls[rid])
+    for table, n in counts.items():
+        yield dg.MaterializeResult(asset_key=table, metadata={**common, "rows": n})
+    for name, (asset, _, severity) in CHECKS.items():
+        problems = quality_problems(warehouse.engine, name, written)
+        yield dg.AssetCheckResult(
+            asset_key=asset,
+            check_name=name,
+            passed=not problems,
+            severity=severity,
+            description=_describe_problems(problems),
+            metadata={
+                "offending_rows": len(problems),
+                "sample": dg.MetadataValue.json(_jsonable(problems[:20])),
+            },
+        )
+
+
+def _describe_problems(problems: list[dict]) -> str | None:
+    if not problems:
+        return None
+    by_replay: dict[int, int] = {}
+    for row in problems:
+        by_replay[row["replay_id"]] = by_replay.get(row["replay_id"], 0) + 1
+    parts = [f"replay {rid}: {n} row(s)" for rid, n in sorted(by_replay.items())]
+    return "; ".join(parts[:20]) + (
+        f"; …and {len(parts) - 20} more replays" if len(parts) > 20 else ""
+    )
+
+
+def _jsonable(rows: list[dict]) -> list[dict]:
+    return [
+        {k: (v if isinstance(v, int | float | str | None) else str(v)) for k, v in r.items()}
+        for r in rows
+    ]
+
+
+@dg.asset(
+    **PARTITIONED,
+    deps=["players"],
+    group_name="warehouse",
+    kinds={"postgres"},
+    description="Site-wide players with their current nickname and nickname history "
+    "(player_directory, player_nicknames), recomputed for everyone in these games.",
+)
+def player_directory(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    counts = refresh_player_directory(warehouse.engine, replay_ids(context))
+    with warehouse.engine.connect() as conn:
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(t.player_directory)
+        ).scalar_one()
+    return dg.MaterializeResult(
+        metadata={
+            "players_refreshed": counts["players"],
+            "nicknames_refreshed": counts["nicknames"],
+            "directory_size": total,
+        }
+    )
+
+
+replay_assets = [game_page_html, replay_json, warehouse_tables, player_directory]
