@@ -201,5 +201,158 @@ def _export(generated, directory: str) -> None:  # type: ignore[no-untyped-def]
     click.echo(f"wrote {len(generated)} games to {out}/<id>.html and <id>.json")
 
 
+# --- pipeline -------------------------------------------------------------------------------
+
+
+def _dagster_env() -> dict[str, str]:
+    """Prepare DAGSTER_HOME and the warehouse, export their settings, return them."""
+    import os
+
+    from dbschema.connection import DatabaseUnavailable
+    from dbschema.migrate import upgrade
+    from wog_assets.instance import prepare_dagster_home
+
+    try:
+        env = prepare_dagster_home()
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    os.environ.update(env)
+    upgrade(_engine())
+    return env
+
+
+@main.command("backfill")
+@click.option("--from", "first", type=int, required=True, help="First replay id.")
+@click.option("--to", "last", type=int, required=True, help="Last replay id (inclusive).")
+@click.option("--batch", type=int, help="Replays per run (default WOG_BACKFILL_BATCH or 50).")
+@click.option(
+    "--submit", is_flag=True, help="Hand the backfill to a running Dagster daemon and return."
+)
+def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None:
+    """Load replays FROM..TO into the warehouse, in batched runs recorded in Dagster.
+
+    Never announces anything on Discord. Ids the site does not have are recorded as missing,
+    not treated as errors; the min-players filter does not apply. Exits 1 if a batch failed
+    (its replays are listed; the rest are loaded and re-running is safe).
+    """
+    import os
+
+    if last < first:
+        raise click.UsageError("--to must not be smaller than --from")
+    if batch:
+        os.environ["WOG_BACKFILL_BATCH"] = str(batch)
+    _dagster_env()
+    import dagster as dg
+
+    from wog_assets import settings
+    from wog_assets.backfill import missing_ids, run_backfill, submit_backfill
+    from wog_assets.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        if submit:
+            backfill_id = submit_backfill(defs, instance, first, last)
+            click.echo(
+                f"submitted backfill {backfill_id} for replays {first}..{last}; the daemon runs it"
+            )
+            return
+        total = last - first + 1
+        with click.progressbar(
+            length=total, label=f"replays {first}..{last}", show_pos=True
+        ) as bar:
+            report = run_backfill(
+                defs,
+                instance,
+                first,
+                last,
+                batch=settings.backfill_batch_size(),
+                on_batch=lambda keys, ok: bar.update(len(keys)),
+            )
+    missing = missing_ids(_engine(), first, last)
+    click.echo(f"{len(report.runs)} run(s), tag wog/backfill={report.backfill_id}")
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
+        click.echo(f"{len(missing)} id(s) not on the site (recorded in replay_misses): {shown}")
+    for span, error in report.failed_runs:
+        click.echo(f"FAILED {span}: {error}", err=True)
+    if report.failed_runs:
+        sys.exit(1)
+
+
+@main.command("dev")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Use a local fake stats site that publishes a new game every minute.",
+)
+@click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Dagster UI host.")
+@click.option(
+    "--demo-interval", default=60.0, show_default=True, help="Seconds between demo games."
+)
+def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
+    """Run the Dagster UI and daemon (sensor on) on the embedded Postgres.
+
+    Starts or reuses the embedded Postgres, migrates the warehouse, prepares DAGSTER_HOME with
+    Postgres instance storage and runs `dagster dev`. With --demo, games come from a fake stats
+    site on loopback instead of the real one.
+    """
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from wog_assets.instance import WORKSPACE_YAML
+
+    env = _dagster_env()
+    site = None
+    if demo:
+        site = _start_demo_site(demo_interval)
+        os.environ.update(
+            {
+                "WOG_BASE_URL": site.url,
+                "WOG_MIN_REQUEST_INTERVAL": "0.1",
+                "WOG_SENSOR_INTERVAL": os.environ.get("WOG_SENSOR_INTERVAL", "20"),
+            }
+        )
+    dagster = Path(sys.executable).with_name("dagster")
+    cmd = [str(dagster), "dev", "-w", str(WORKSPACE_YAML), "-h", host, "-p", str(port)]
+    click.echo(f"DAGSTER_HOME={env['DAGSTER_HOME']}; UI at http://{host}:{port}")
+    proc = subprocess.Popen(cmd, env=os.environ.copy())
+    try:
+        sys.exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=60)
+    finally:
+        if site:
+            site.stop()
+
+
+def _start_demo_site(interval: float):  # type: ignore[no-untyped-def]
+    import threading
+
+    from wog_assets.demo.fake_site import FakeSite
+    from wog_assets.demo.generator import GameOptions, generate_game, generate_games
+
+    site = FakeSite().start()
+    history = generate_games(3400, 12, seed=42)
+    site.publish(*history)
+    click.echo(
+        f"demo: fake stats site at {site.url} with games 3400..3411; a new game every {interval:.0f}s"
+    )
+
+    def publish_more() -> None:
+        next_id = 3412
+        while True:
+            threading.Event().wait(interval)
+            site.publish(
+                generate_game(next_id, seed=42, options=GameOptions(players=120 + next_id % 100))
+            )
+            click.echo(f"demo: published game {next_id}")
+            next_id += 1
+
+    threading.Thread(target=publish_more, daemon=True).start()
+    return site
+
+
 if __name__ == "__main__":
     sys.exit(main())

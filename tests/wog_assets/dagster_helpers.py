@@ -29,7 +29,9 @@ def run_replays(
     """Materialize the replay assets for ``keys`` in one (ranged if several) run."""
     str_keys = [str(k) for k in keys]
     known = set(instance.get_dynamic_partitions(replays_partitions.name))
-    instance.add_dynamic_partitions(replays_partitions.name, [k for k in str_keys if k not in known])
+    instance.add_dynamic_partitions(
+        replays_partitions.name, [k for k in str_keys if k not in known]
+    )
     run_tags = dict(tags or {})
     kwargs: dict = {}
     if len(str_keys) == 1:

@@ -1,0 +1,156 @@
+"""Backfills of replay id ranges, in batched ranged runs recorded in the Dagster instance.
+
+``run_backfill`` registers the ids as partitions and executes them in runs of at most
+``batch`` partitions (the assets' ``BackfillPolicy.multi_run`` size), in this process, each run
+recorded in the instance (so it shows in the UI with its logs and materializations). Runs carry
+no ``wog/trigger`` tag: backfilled games are never announced. ``submit_backfill`` instead
+records a backfill exactly as the UI's "Materialize" dialog does, for a running daemon.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+import sqlalchemy as sa
+
+from wog_assets.defs.assets import replay_assets
+from wog_assets.defs.partitions import replays_partitions
+
+BACKFILL_TAG = "wog/backfill"
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+# Runs still record every event in the instance; this only keeps the terminal readable.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class BackfillReport:
+    backfill_id: str
+    partitions: int
+    runs: list[str] = field(default_factory=list)
+    failed_runs: list[tuple[str, str]] = field(default_factory=list)  # (range, error)
+    missing: list[int] = field(default_factory=list)
+
+
+def register_partitions(instance: dg.DagsterInstance, replay_ids: list[int]) -> list[str]:
+    """Add the ids as ``replays`` partitions (ascending); returns all their keys."""
+    keys = [str(i) for i in sorted(set(replay_ids))]
+    known = set(instance.get_dynamic_partitions(replays_partitions.name))
+    new = [k for k in keys if k not in known]
+    if new:
+        instance.add_dynamic_partitions(replays_partitions.name, new)
+    return keys
+
+
+def plan_batches(instance: dg.DagsterInstance, keys: list[str], batch: int) -> list[list[str]]:
+    """Split keys into ranges that are contiguous in the partitions' order, each <= batch.
+
+    Dynamic partitions are ordered by registration, so a range must not span keys that are not
+    part of this backfill (for example ids the sensor registered in between).
+    """
+    order = instance.get_dynamic_partitions(replays_partitions.name)
+    wanted = set(keys)
+    batches: list[list[str]] = []
+    current: list[str] = []
+    for key in order:
+        if key in wanted and len(current) < batch:
+            current.append(key)
+            continue
+        if current:
+            batches.append(current)
+        current = [key] if key in wanted else []
+    if current:
+        batches.append(current)
+    return batches
+
+
+def run_backfill(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    first: int,
+    last: int,
+    *,
+    batch: int,
+    on_batch: Callable[[list[str], bool], None] | None = None,
+) -> BackfillReport:
+    """Materialize replays ``first..last`` in batched ranged runs; returns what happened."""
+    keys = register_partitions(instance, list(range(first, last + 1)))
+    report = BackfillReport(
+        backfill_id=f"wog-{first}-{last}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
+    )
+    job = defs.resolve_implicit_global_asset_job_def()
+    selection = [key for a in replay_assets for key in a.keys]
+    for keys_batch in plan_batches(instance, keys, batch):
+        tags = {BACKFILL_TAG: report.backfill_id}
+        if len(keys_batch) == 1:
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=keys_batch[0],
+                tags=tags,
+                asset_selection=selection,
+                raise_on_error=False,
+                run_config=QUIET,
+            )
+        else:
+            tags.update({RANGE_START: keys_batch[0], RANGE_END: keys_batch[-1]})
+            result = job.execute_in_process(
+                instance=instance,
+                tags=tags,
+                asset_selection=selection,
+                raise_on_error=False,
+                run_config=QUIET,
+            )
+        report.runs.append(result.run_id)
+        if not result.success:
+            report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", _failure_text(result)))
+        if on_batch:
+            on_batch(keys_batch, result.success)
+    return report
+
+
+def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            return event.step_failure_data.error.message.strip()
+    return "run failed"
+
+
+def missing_ids(engine: sa.Engine, first: int, last: int) -> list[int]:
+    """Ids in the range the site did not have (recorded by the raw assets)."""
+    from dbschema.tables import replay_misses
+
+    query = sa.select(replay_misses.c.replay_id).where(
+        replay_misses.c.replay_id.between(first, last)
+    )
+    with engine.connect() as conn:
+        return sorted(conn.execute(query).scalars())
+
+
+def submit_backfill(
+    defs: dg.Definitions, instance: dg.DagsterInstance, first: int, last: int
+) -> str:
+    """Record a backfill for the daemon, as the UI does; returns its id."""
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    keys = register_partitions(instance, list(range(first, last + 1)))
+    backfill_id = make_new_backfill_id()
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=backfill_id,
+        asset_graph=defs.resolve_asset_graph(),
+        partition_names=keys,
+        asset_selection=[key for a in replay_assets for key in a.keys],
+        backfill_timestamp=time.time(),
+        tags={},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=f"wog backfill {first}..{last}",
+        description=None,
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
+    return backfill_id

@@ -1,0 +1,60 @@
+"""A local Dagster instance whose storage is the warehouse's Postgres server.
+
+``prepare_dagster_home`` is what ``wog dev`` and ``wog backfill`` use: DAGSTER_HOME defaults to
+``$WOG_DATA_DIR/dagster_home`` with the repository's ``dagster.yaml``, and the instance storage
+is a ``dagster`` database next to the warehouse (``DAGSTER_POSTGRES_URL`` overrides it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from dbschema.connection import data_dir, database_url, libpq_url
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+WORKSPACE_YAML = REPO_ROOT / "workspace.yaml"
+DAGSTER_DATABASE = "dagster"
+
+
+def dagster_storage_url(warehouse_url: str) -> str:
+    """``DAGSTER_POSTGRES_URL``, else a ``dagster`` database on the warehouse's server (created)."""
+    configured = os.environ.get("DAGSTER_POSTGRES_URL", "").strip()
+    if configured:
+        return configured
+    url = make_url(warehouse_url)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DAGSTER_DATABASE}
+        ).first()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{DAGSTER_DATABASE}"')
+    admin.dispose()
+    return libpq_url(url.set(database=DAGSTER_DATABASE).render_as_string(hide_password=False))
+
+
+def prepare_dagster_home(home: Path | None = None) -> dict[str, str]:
+    """Create DAGSTER_HOME and return the environment the Dagster processes need.
+
+    The returned mapping has DAGSTER_HOME, DAGSTER_POSTGRES_URL and WOG_DATABASE_URL (the
+    resolved warehouse URL, so child processes do not each resolve the embedded server).
+    """
+    home = Path(os.environ.get("DAGSTER_HOME") or home or data_dir() / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if (
+        not (home / "dagster.yaml").exists()
+        or (home / "dagster.yaml").read_text() != DAGSTER_YAML.read_text()
+    ):
+        shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    warehouse = database_url()
+    return {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_URL": dagster_storage_url(warehouse),
+        "WOG_DATABASE_URL": warehouse,
+    }
