@@ -95,7 +95,7 @@ replay_misses = Table(
     "replay_misses",
     metadata,
     Column("replay_id", BigInteger, primary_key=True),
-    Column("what", String(16), nullable=False, comment="game_page or replay_json"),
+    Column("what", String(16), primary_key=True, comment="game_page or replay_json"),
     Column("url", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("first_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -123,7 +123,7 @@ def missing_ids(engine: sa.Engine, first: int, last: int) -> list[int]:
     """Ids in the range the site did not have (recorded by the raw assets)."""
     from dbschema.tables import replay_misses
 
-    query = sa.select(replay_misses.c.replay_id).where(
+    query = sa.select(replay_misses.c.replay_id.distinct()).where(
         replay_misses.c.replay_id.between(first, last)
     )
     with engine.connect() as conn:

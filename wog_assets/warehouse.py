@@ -37,7 +37,7 @@ def store_game_page(engine: Engine, fetched: Fetched) -> None:
         "sha256": fetched.sha256,
         "body": fetched.text,
     }
-    _upsert(engine, t.raw_game_pages, row)
+    _upsert(engine, t.raw_game_pages, row, "game_page")
 
 
 def store_replay_json(engine: Engine, fetched: Fetched) -> int:
@@ -53,11 +53,11 @@ def store_replay_json(engine: Engine, fetched: Fetched) -> int:
         "codec": "zstd",
         "body": compressed,
     }
-    _upsert(engine, t.raw_replay_json, row)
+    _upsert(engine, t.raw_replay_json, row, "replay_json")
     return len(compressed)
 
 
-def _upsert(engine: Engine, table: sa.Table, row: dict) -> None:
+def _upsert(engine: Engine, table: sa.Table, row: dict, what: str) -> None:
     stmt = pg_insert(table).values(row)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.replay_id],
@@ -113,9 +113,8 @@ def record_miss(engine: Engine, replay_id: int, what: str, url: str, reason: str
     """Remember that the site did not have ``what`` for this replay (404 / error page)."""
     stmt = pg_insert(t.replay_misses).values(replay_id=replay_id, what=what, url=url, reason=reason)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[t.replay_misses.c.replay_id],
+        index_elements=[t.replay_misses.c.replay_id, t.replay_misses.c.what],
         set_={
-            "what": stmt.excluded.what,
             "url": stmt.excluded.url,
             "reason": stmt.excluded.reason,
             "last_seen_at": sa.func.now(),

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "what IN ('game_page', 'replay_json')", name=op.f("ck_replay_misses_what_known")
         ),
-        sa.PrimaryKeyConstraint("replay_id", name=op.f("pk_replay_misses")),
+        sa.PrimaryKeyConstraint("replay_id", "what", name=op.f("pk_replay_misses")),
         comment="Replay ids the site did not have (404 or its error page) when last asked.",
     )
     # ### end Alembic commands ###

@@ -1,0 +1,168 @@
+"""The new_replays sensor: first tick, new games, the min-players filter, outages, late JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+
+from tests.wog_assets.dagster_helpers import run_replays
+from wog_assets.defs import sensors as sensors_module
+from wog_assets.defs.resources import StatsSiteResource
+from wog_assets.defs.sensors import new_replays
+from wog_assets.demo.fake_site import GAMES_LIST_PATH, FakeSite, Fault
+from wog_assets.demo.generator import GameOptions, generate_game
+
+# players per game: 3400..3405; 3401 and 3404 are below the default minimum of 100
+PLAYERS = {3400: 150, 3401: 40, 3402: 120, 3403: 200, 3404: 99, 3405: 100}
+
+
+def _game(replay_id: int, players: int):  # type: ignore[no-untyped-def]
+    return generate_game(replay_id, seed=9, options=GameOptions(players=players))
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSite]:
+    monkeypatch.delenv("WOG_MIN_PLAYERS", raising=False)
+    monkeypatch.delenv("WOG_START_FROM_REPLAY", raising=False)
+    with FakeSite() as fake:
+        fake.publish(*(_game(i, n) for i, n in PLAYERS.items()))
+        yield fake
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(sensors_module.time, "time", fake)
+    return fake
+
+
+def tick(instance: dg.DagsterInstance, site: FakeSite, cursor: str | None):  # type: ignore[no-untyped-def]
+    """Evaluate the sensor once and apply its partition requests, as the daemon would."""
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={
+            "site": StatsSiteResource(base_url=site.url, min_request_interval=0.0, max_retries=0)
+        },
+    )
+    result = new_replays(context)
+    if isinstance(result, dg.SensorResult):
+        for request in result.dynamic_partitions_requests or []:
+            instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+    return result
+
+
+def _requested(result: dg.SensorResult) -> list[tuple[str, str]]:
+    return [(r.partition_key, r.run_key) for r in result.run_requests]
+
+
+def test_first_tick_registers_every_listed_game_but_runs_only_the_newest_qualifying(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock
+) -> None:
+    result = tick(instance, site, None)
+    assert instance.get_dynamic_partitions("replays") == [str(i) for i in sorted(PLAYERS)]
+    assert _requested(result) == [("3405", "replay-3405-try-1")]
+    request = result.run_requests[0]
+    assert request.tags == {"wog/trigger": "new", "wog/replay": "3405"}
+    assert json.loads(result.cursor)["max_id"] == 3405
+
+
+def test_start_from_replay_processes_qualifying_games_from_there(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WOG_START_FROM_REPLAY", "3402")
+    result = tick(instance, site, None)
+    assert [key for key, _ in _requested(result)] == ["3402", "3403", "3405"]
+
+
+def test_new_games_are_registered_in_order_and_filtered_by_min_players(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock
+) -> None:
+    first = tick(instance, site, None)
+    site.publish(_game(3407, 180), _game(3406, 20))
+    second = tick(instance, site, first.cursor)
+    assert instance.get_dynamic_partitions("replays")[-2:] == ["3406", "3407"]
+    assert [key for key, _ in _requested(second)] == ["3407"]
+    assert json.loads(second.cursor)["max_id"] == 3407
+
+
+def test_min_players_is_a_setting(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tick(instance, site, None)
+    monkeypatch.setenv("WOG_MIN_PLAYERS", "10")
+    site.publish(_game(3406, 20))
+    assert [key for key, _ in _requested(tick(instance, site, first.cursor))] == ["3406"]
+
+
+def test_site_down_skips_the_tick_with_a_reason_and_keeps_the_cursor(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock
+) -> None:
+    first = tick(instance, site, None)
+    site.fail(GAMES_LIST_PATH, Fault(status=503, times=-1))
+    result = tick(instance, site, first.cursor)
+    assert isinstance(result, dg.SkipReason)
+    assert "stats site unreachable" in result.skip_message and "HTTP 503" in result.skip_message
+    # The daemon keeps the old cursor on a skip; nothing was registered or requested.
+    assert instance.get_dynamic_partitions("replays") == [str(i) for i in sorted(PLAYERS)]
+
+
+def test_nothing_is_requested_twice_while_a_run_is_pending(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock
+) -> None:
+    first = tick(instance, site, None)
+    instance.add_run(
+        dg.DagsterRun(job_name="__ASSET_JOB", run_id="r1", status=dg.DagsterRunStatus.STARTED,
+                      tags={"wog/trigger": "new", "wog/replay": "3405"})
+    )  # fmt: skip
+    clock.now += 3600
+    again = tick(instance, site, first.cursor)
+    assert again.run_requests == []
+    assert "3405" in json.loads(again.cursor)["watch"]
+
+
+def test_late_json_is_retried_on_later_ticks_until_it_succeeds(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, engine, db_url: str
+) -> None:
+    site.json_appears_after(3405, 1)
+    first = tick(instance, site, None)
+    tags = first.run_requests[0].tags
+    failed = run_replays(instance, [3405], site.url, db_url, tags=tags, raise_on_error=False)
+    assert not failed.success
+
+    # Within the backoff nothing is requested; after it, a second attempt with a new run key.
+    clock.now += 10
+    waiting = tick(instance, site, first.cursor)
+    assert waiting.run_requests == []
+    clock.now += 60
+    retry = tick(instance, site, waiting.cursor)
+    assert _requested(retry) == [("3405", "replay-3405-try-2")]
+
+    assert run_replays(instance, [3405], site.url, db_url, tags=retry.run_requests[0].tags).success
+    clock.now += 3600
+    done = tick(instance, site, retry.cursor)
+    assert done.run_requests == []
+    assert json.loads(done.cursor)["watch"] == {}
+    with engine.connect() as conn:
+        assert (
+            conn.exec_driver_sql("SELECT count(*) FROM games WHERE replay_id = 3405").scalar() == 1
+        )
