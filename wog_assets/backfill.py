@@ -9,6 +9,7 @@ records a backfill exactly as the UI's "Materialize" dialog does, for a running 
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from wog_assets.defs.assets import replay_assets
 from wog_assets.defs.partitions import replays_partitions
+from wog_assets.instance import EVENT_BATCH_SIZE
 
 BACKFILL_TAG = "wog/backfill"
 RANGE_START = "dagster/asset_partition_range_start"
@@ -78,6 +80,11 @@ def run_backfill(
     on_batch: Callable[[list[str], bool], None] | None = None,
 ) -> BackfillReport:
     """Materialize replays ``first..last`` in batched ranged runs; returns what happened."""
+    # A backfill writes thousands of events from this one process: keep one pooled storage
+    # connection instead of Dagster's default of a new connection per event (as the webserver
+    # does); statement_timeout 0 = none.
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
     keys = register_partitions(instance, list(range(first, last + 1)))
     report = BackfillReport(
         backfill_id=f"wog-{first}-{last}-{uuid.uuid4().hex[:6]}", partitions=len(keys)

@@ -1,0 +1,130 @@
+"""Benchmark: backfilling generated replays through Dagster vs the same library code directly.
+
+Serves N generated replays (default 1,000) from the fake site (no artificial latency,
+politeness interval 0), then loads them twice into fresh warehouse databases on a private
+Postgres: once with ``wog backfill``'s code path (batched ranged runs recorded in a Dagster
+instance stored in Postgres, like ``wog dev``), once by calling the same fetch/store/parse/write
+functions in a plain loop. Prints replays/s for both and the ratio.
+Targets: >= 8 replays/s through Dagster, <= 2x the direct time.
+
+    uv run python bench/backfill.py [--replays 1000] [--batch 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replays", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=50, help="partitions per run")
+    args = parser.parse_args()
+    os.environ["WOG_BACKFILL_BATCH"] = str(args.batch)
+    warnings.simplefilter("ignore")
+
+    import dagster as dg
+    import pgserver
+    import sqlalchemy as sa
+
+    from dbschema.connection import libpq_url, normalize_url
+    from dbschema.migrate import upgrade
+    from wog_assets.backfill import run_backfill
+    from wog_assets.defs.assets import replay_assets
+    from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+    from wog_assets.demo.fake_site import FakeSite
+    from wog_assets.demo.generator import generate_games
+    from wog_assets.instance import DAGSTER_YAML
+    from wog_assets.source.client import SiteClient, SourceSettings
+    from wog_assets.source.models import combine
+    from wog_assets.source.parse import parse_game_page, parse_replay_json
+    from wog_assets.warehouse import (
+        load_raw,
+        refresh_player_directory,
+        store_game_page,
+        store_replay_json,
+        write_replay,
+    )
+
+    first = 10_000
+    last = first + args.replays - 1
+    tmp = Path(tempfile.mkdtemp(prefix="wogbench"))
+    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+    base = normalize_url(server.get_uri())
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in ("wh_dagster", "wh_direct", "dagster"):
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+
+    def url(db: str) -> str:
+        return sa.engine.make_url(base).set(database=db).render_as_string(hide_password=False)
+
+    for db in ("wh_dagster", "wh_direct"):
+        upgrade(sa.create_engine(url(db)))
+
+    started = time.perf_counter()
+    games = generate_games(first, args.replays, seed=1)
+    print(f"generated {len(games)} replays in {time.perf_counter() - started:.1f}s")
+
+    home = tmp / "dagster_home"
+    home.mkdir()
+    shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    os.environ["DAGSTER_POSTGRES_URL"] = libpq_url(url("dagster"))
+
+    with FakeSite() as site:
+        site.publish(*games)
+
+        # Direct: the library code in one loop.
+        engine = sa.create_engine(url("wh_direct"))
+        started = time.perf_counter()
+        with SiteClient(SourceSettings(base_url=site.url, min_interval=0)) as client:
+            for game in games:
+                rid = game.replay_id
+                store_game_page(engine, client.fetch_game_page(rid))
+                store_replay_json(engine, client.fetch_replay_json(rid))
+                raw = load_raw(engine, rid)
+                page = parse_game_page(raw.page_html, replay_id=rid, url=raw.page_url)
+                replay = combine(page, parse_replay_json(raw.json_body, replay_id=rid))
+                write_replay(engine, replay, raw.page_url)
+                refresh_player_directory(engine, [rid])
+        direct = time.perf_counter() - started
+
+        # Dagster: batched ranged runs recorded in a Postgres-backed instance.
+        defs = dg.Definitions(
+            assets=replay_assets,
+            resources={
+                "site": StatsSiteResource(base_url=site.url, min_request_interval=0.0),
+                "warehouse": WarehouseResource(database_url=url("wh_dagster")),
+            },
+            executor=dg.in_process_executor,
+        )
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            started = time.perf_counter()
+            report = run_backfill(defs, instance, first, last, batch=args.batch)
+            through_dagster = time.perf_counter() - started
+        assert not report.failed_runs, report.failed_runs
+
+    with sa.create_engine(url("wh_dagster")).connect() as conn:
+        loaded = conn.exec_driver_sql("SELECT count(*) FROM games").scalar()
+    assert loaded == args.replays, loaded
+    n = args.replays
+    print(f"direct:  {direct:7.1f}s  {n / direct:6.1f} replays/s")
+    print(
+        f"dagster: {through_dagster:7.1f}s  {n / through_dagster:6.1f} replays/s  ({len(report.runs)} runs of <= {args.batch})"
+    )
+    print(
+        f"ratio:   dagster takes {through_dagster / direct:.2f}x the direct time (target <= 2x); "
+        f"{n / through_dagster:.1f} replays/s (target >= 8)"
+    )
+    server.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
