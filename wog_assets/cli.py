@@ -330,18 +330,25 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
 def _start_demo_site(interval: float):  # type: ignore[no-untyped-def]
     import threading
 
+    # Continue after the games an earlier demo loaded, so the sensor sees new ids again.
+    import sqlalchemy as sa
+
+    from dbschema.tables import raw_game_pages
     from wog_assets.demo.fake_site import FakeSite
     from wog_assets.demo.generator import GameOptions, generate_game, generate_games
 
+    with _engine().connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(raw_game_pages.c.replay_id))).scalar() or 0
+    first = max(3400, newest - 11)
     site = FakeSite().start()
-    history = generate_games(3400, 12, seed=42)
-    site.publish(*history)
+    site.publish(*generate_games(first, 12, seed=42))
     click.echo(
-        f"demo: fake stats site at {site.url} with games 3400..3411; a new game every {interval:.0f}s"
+        f"demo: fake stats site at {site.url} with games {first}..{first + 11}; "
+        f"a new game every {interval:.0f}s"
     )
 
     def publish_more() -> None:
-        next_id = 3412
+        next_id = first + 12
         while True:
             threading.Event().wait(interval)
             site.publish(
