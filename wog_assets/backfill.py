@@ -161,3 +161,22 @@ def submit_backfill(
     )
     instance.add_backfill(backfill)
     return backfill_id
+
+
+def prune_missing_partitions(
+    instance: dg.DagsterInstance, engine: sa.Engine, ids: list[int]
+) -> None:
+    """Drop the partitions of ids the site does not have and the warehouse never loaded.
+
+    A ranged run marks every partition of its range as materialized (with the missing ids in
+    its metadata); removing them keeps the UI's partition view honest.
+    """
+    from dbschema.tables import games
+
+    with engine.connect() as conn:
+        loaded = set(
+            conn.execute(sa.select(games.c.replay_id).where(games.c.replay_id.in_(ids))).scalars()
+        )
+    for rid in ids:
+        if rid not in loaded:
+            instance.delete_dynamic_partition(replays_partitions.name, str(rid))

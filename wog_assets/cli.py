@@ -245,7 +245,12 @@ def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None
     import dagster as dg
 
     from wog_assets import settings
-    from wog_assets.backfill import missing_ids, run_backfill, submit_backfill
+    from wog_assets.backfill import (
+        missing_ids,
+        prune_missing_partitions,
+        run_backfill,
+        submit_backfill,
+    )
     from wog_assets.definitions import defs
 
     with dg.DagsterInstance.get() as instance:
@@ -267,7 +272,8 @@ def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None
                 batch=settings.backfill_batch_size(),
                 on_batch=lambda keys, ok: bar.update(len(keys)),
             )
-    missing = missing_ids(_engine(), first, last)
+        missing = missing_ids(_engine(), first, last)
+        prune_missing_partitions(instance, _engine(), missing)
     click.echo(f"{len(report.runs)} run(s), tag wog/backfill={report.backfill_id}")
     if missing:
         shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
