@@ -1,0 +1,219 @@
+"""Build the Discord message for a replay summary: content, five embeds and the chart.
+
+The layout follows the message players know from the original service (see DESIGN.md). Every
+piece of user text is escaped; every list is cut to fit Discord's limits with a «…и ещё N»
+line; the result is validated before it is returned, so Discord never rejects it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import hikari
+
+from wog_assets.message import limits
+from wog_assets.message.catalogue import Catalogue
+from wog_assets.message.chart import CHART_FILENAME
+from wog_assets.message.escape import escape_markdown
+from wog_assets.sides import Side
+from wog_assets.summary import NotableFrag, RankedPlayer, ReplaySummary, format_mission_time
+
+COLOUR = hikari.Color(0x237FEB)
+NAME_LIMIT = 64  # display length of one nickname / vehicle name
+MISSION_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the bot sends: content, embeds and (optionally) the chart attachment's name."""
+
+    content: str
+    embeds: list[hikari.Embed]
+    attachment_name: str | None
+
+
+def _name(text: str | None, limit: int = NAME_LIMIT) -> str:
+    return escape_markdown(limits.shorten(text or "?", limit))
+
+
+def _side(code: str) -> str:
+    side = Side.parse(code)
+    return f"{side.square} {side.value}" if side else code
+
+
+def build_message(
+    summary: ReplaySummary,
+    page_url: str,
+    *,
+    catalogue: Catalogue | None = None,
+    with_chart: bool = True,
+) -> Message:
+    """The message for one replay, guaranteed within Discord's limits."""
+    t = catalogue or Catalogue()
+    budget = limits.FIELD_VALUE
+    while True:
+        embeds = [
+            _general(summary, t, with_chart),
+            _personal(summary, t),
+            _frags(summary, t),
+            _vehicles(summary, t, budget),
+            _link(summary, page_url, t),
+        ]
+        total = sum(limits.embed_length(e) for e in embeds)
+        if total <= limits.MESSAGE_TOTAL or budget <= 60:
+            break
+        budget = int(budget * 0.7)
+    content = t("content")
+    limits.validate(content, embeds)
+    return Message(content, embeds, CHART_FILENAME if with_chart else None)
+
+
+def _general(s: ReplaySummary, t: Catalogue, with_chart: bool) -> hikari.Embed:
+    embed = hikari.Embed(title=t("general_title"), color=COLOUR)
+    info = t(
+        "info_value",
+        date=f"{s.date:%d.%m.%Y}",
+        mission=_name(s.mission_name, MISSION_LIMIT),
+        island=_name(s.island),
+    )
+    embed.add_field(t("info"), limits.shorten(info, limits.FIELD_VALUE), inline=True)
+    side_lines = [
+        t(
+            "side_line",
+            square=Side(x.side).square,
+            side=x.side,
+            players=x.players,
+            commander=_name(x.commander.nickname) if x.commander else t("no_commander"),
+        )
+        for x in s.sides
+    ]
+    embed.add_field(
+        t("sides"),
+        limits.fit_lines(side_lines, limits.FIELD_VALUE, t("more", n="{n}")) or t("no_sides"),
+        inline=True,
+    )
+    embed.add_field(
+        t("players"), t("players_value", active=s.players_active, slots=s.slots), inline=True
+    )
+    embed.add_field(
+        t("time"), t("time_value", start=s.start, end=s.end, duration=s.duration), inline=True
+    )
+    result = (
+        t("winner", square=Side(s.winner).square, side=s.winner) if s.winner else t("no_winner")
+    )
+    embed.add_field(t("result"), result, inline=True)
+    survivor_lines = [
+        t("survivors_line", square=Side(x.side).square, side=x.side, count=x.survivors)
+        for x in s.sides
+    ]
+    embed.add_field(t("survivors"), "\n".join(survivor_lines) or t("no_sides"), inline=True)
+    if with_chart:
+        embed.set_image(f"attachment://{CHART_FILENAME}")
+    return embed
+
+
+def _ranked(rows: list[RankedPlayer], t: Catalogue, empty: str) -> str:
+    lines = [t("rank_line", rank=r.rank, nickname=_name(r.nickname), count=r.count) for r in rows]
+    return limits.fit_lines(lines, limits.FIELD_VALUE, t("more", n="{n}")) if lines else t(empty)
+
+
+def _personal(s: ReplaySummary, t: Catalogue) -> hikari.Embed:
+    embed = hikari.Embed(title=t("personal_title"), color=COLOUR)
+    embed.add_field(t("top_killers"), _ranked(s.top_killers, t, "no_kills"), inline=True)
+    embed.add_field(
+        t("top_teamkillers"), _ranked(s.top_teamkillers, t, "no_teamkills"), inline=True
+    )
+    return embed
+
+
+def _frag_text(f: NotableFrag, t: Catalogue) -> str:
+    distance = t("distance_m", distance=f"{f.distance_m:.0f}") if f.distance_m is not None else "—"
+    killer = _name(f.killer) if f.killer_id is not None else t("unknown_killer")
+    text = t(
+        "frag_line",
+        time=format_mission_time(f.time_s),
+        victim=_name(f.victim),
+        killer=killer,
+        distance=distance,
+        weapon=_name(f.weapon) if f.weapon else t("unknown_weapon"),
+    )
+    if f.teamkill:
+        text += "\n" + t("teamkill_remark")
+    return limits.shorten(text, limits.FIELD_VALUE)
+
+
+def _frags(s: ReplaySummary, t: Catalogue) -> hikari.Embed:
+    embed = hikari.Embed(title=t("frags_title"), color=COLOUR)
+    notable = [
+        ("first_frag", s.first_frag),
+        ("last_frag", s.last_frag),
+        ("longest_frag", s.longest_frag),
+    ]
+    if not any(f for _, f in notable):
+        embed.description = t("no_frags")
+        return embed
+    for key, frag in notable:
+        embed.add_field(t(key), _frag_text(frag, t) if frag else "—", inline=True)
+    return embed
+
+
+def _vehicles(s: ReplaySummary, t: Catalogue, budget: int) -> hikari.Embed:
+    embed = hikari.Embed(title=t("vehicles_title"), color=COLOUR)
+    if not s.vehicles_by_type:
+        embed.description = t("no_vehicles")
+        return embed
+    types = list(s.vehicles_by_type.items())
+    shown = types if len(types) <= limits.FIELDS else types[: limits.FIELDS - 1]
+    for code, vehicles in shown:
+        lines = [t("vehicle_line", count=v.count, name=_name(v.name)) for v in vehicles]
+        embed.add_field(
+            limits.shorten(escape_markdown(t.vehicle_type(code)), limits.FIELD_NAME),
+            limits.fit_lines(lines, budget, t("more", n="{n}")),
+            inline=True,
+        )
+    rest = types[len(shown) :]
+    if rest:
+        lines = [f"{_name(t.vehicle_type(code))}: {sum(v.count for v in vs)}" for code, vs in rest]
+        embed.add_field(
+            t("more_types"), limits.fit_lines(lines, budget, t("more", n="{n}")), inline=True
+        )
+    return embed
+
+
+def _link(s: ReplaySummary, page_url: str, t: Catalogue) -> hikari.Embed:
+    return hikari.Embed(
+        title=t("link_title"),
+        url=page_url,
+        description=t("link_value", replay_id=s.replay_id, url=page_url),
+        color=COLOUR,
+    )
+
+
+# --- the stored payload ------------------------------------------------------------------------
+
+_entity_factory = None
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    global _entity_factory
+    if _entity_factory is None:
+        from hikari.impl.entity_factory import EntityFactoryImpl
+
+        # Serialization does not touch the app; deserialization of embeds neither.
+        _entity_factory = EntityFactoryImpl(None)  # type: ignore[arg-type]
+    return _entity_factory
+
+
+def to_payload(message: Message) -> dict:
+    """The JSON body hikari would send (``serialize_embed``), mentions disabled."""
+    return {
+        "content": message.content,
+        "embeds": [_factory().serialize_embed(e)[0] for e in message.embeds],
+        "allowed_mentions": {"parse": []},
+        "attachment_name": message.attachment_name,
+    }
+
+
+def embeds_from_payload(payload: dict) -> list[hikari.Embed]:
+    """Rebuild hikari embeds from a stored payload (for sending)."""
+    return [_factory().deserialize_embed(e) for e in payload["embeds"]]

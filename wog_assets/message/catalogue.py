@@ -1,0 +1,107 @@
+"""Every user-facing string of the Discord message, in Russian (default) and English."""
+
+from __future__ import annotations
+
+import os
+
+LANGUAGES = ("ru", "en")
+
+_STRINGS: dict[str, dict[str, str]] = {
+    "content": {"ru": "📨 Доступен новый реплей!", "en": "📨 A new replay is available!"},
+    "general_title": {"ru": "📉 Общая статистика", "en": "📉 General statistics"},
+    "info": {"ru": "Информация", "en": "Information"},
+    "info_value": {
+        "ru": "Дата: {date}\nМиссия: {mission}\nОстров: {island}",
+        "en": "Date: {date}\nMission: {mission}\nIsland: {island}",
+    },
+    "sides": {"ru": "Стороны и командиры", "en": "Sides and commanders"},
+    "side_line": {
+        "ru": "{square} {side} ({players}) — {commander}",
+        "en": "{square} {side} ({players}) — {commander}",
+    },
+    "no_commander": {"ru": "без командира", "en": "no commander"},
+    "no_sides": {"ru": "Нет данных", "en": "No data"},
+    "players": {"ru": "Всего игроков", "en": "Players"},
+    "players_value": {"ru": "{active} / {slots}", "en": "{active} / {slots}"},
+    "time": {"ru": "Время", "en": "Time"},
+    "time_value": {
+        "ru": "Начало: {start}\nКонец: {end}\nДлительность: {duration}",
+        "en": "Start: {start}\nEnd: {end}\nDuration: {duration}",
+    },
+    "result": {"ru": "Итоги", "en": "Result"},
+    "winner": {"ru": "Победа: {square} {side}", "en": "Winner: {square} {side}"},
+    "no_winner": {"ru": "Победитель не определён", "en": "No winner"},
+    "survivors": {"ru": "До конца миссии дожили", "en": "Survived to the end"},
+    "survivors_line": {"ru": "{square} {side}: {count}", "en": "{square} {side}: {count}"},
+    "personal_title": {"ru": "📝 Личная статистика", "en": "📝 Personal statistics"},
+    "top_killers": {"ru": "Лучшие кибератлеты", "en": "Top killers"},
+    "top_teamkillers": {"ru": "Лучшие тимкиллеры", "en": "Top teamkillers"},
+    "rank_line": {"ru": "{rank}. {nickname} — {count}", "en": "{rank}. {nickname} — {count}"},
+    "no_kills": {"ru": "Фрагов не зафиксировано.", "en": "No frags were recorded."},
+    "no_teamkills": {
+        "ru": "Удивительно, но тимкиллов не зафиксировано.",
+        "en": "Amazingly, no teamkills were recorded.",
+    },
+    "frags_title": {"ru": "🔫 Выдающиеся фраги", "en": "🔫 Notable frags"},
+    "first_frag": {"ru": "Первый фраг", "en": "First frag"},
+    "last_frag": {"ru": "Последний фраг", "en": "Last frag"},
+    "longest_frag": {"ru": "Самый дальний фраг", "en": "Longest frag"},
+    "frag_line": {
+        "ru": "⏱ {time}\nЖертва: {victim}\nУбийца: {killer}\nДистанция: {distance}\nОружие: {weapon}",
+        "en": "⏱ {time}\nVictim: {victim}\nKiller: {killer}\nDistance: {distance}\nWeapon: {weapon}",
+    },
+    "teamkill_remark": {"ru": "⚠️ Тимкилл!", "en": "⚠️ Teamkill!"},
+    "unknown_killer": {"ru": "Убийца неизвестен", "en": "Killer unknown"},
+    "unknown_weapon": {"ru": "неизвестно", "en": "unknown"},
+    "distance_m": {"ru": "{distance} м", "en": "{distance} m"},
+    "no_frags": {"ru": "Фрагов не было.", "en": "There were no frags."},
+    "vehicles_title": {"ru": "🚚 Доступная техника", "en": "🚚 Available vehicles"},
+    "no_vehicles": {"ru": "Техники не было.", "en": "No vehicles."},
+    "vehicle_line": {"ru": "{count}x {name}", "en": "{count}x {name}"},
+    "more": {"ru": "…и ещё {n}", "en": "…and {n} more"},
+    "more_types": {"ru": "Прочее", "en": "Other"},
+    "link_title": {"ru": "🔗 Страница игры на WOG Stats", "en": "🔗 Game page on WOG Stats"},
+    "link_value": {"ru": "Реплей #{replay_id}: {url}", "en": "Replay #{replay_id}: {url}"},
+    "chart_title": {"ru": "Фраги сторон по ходу миссии", "en": "Frags per side over the mission"},
+    "chart_x": {"ru": "Время миссии, мин", "en": "Mission time, min"},
+    "chart_y": {"ru": "Фрагов (нарастающим итогом)", "en": "Frags (cumulative)"},
+    "chart_empty": {"ru": "Фрагов не было", "en": "No frags"},
+}
+
+VEHICLE_LABELS: dict[str, dict[str, str]] = {
+    "static-mortar": {"ru": "Миномет", "en": "Mortar"},
+    "static-weapon": {"ru": "Стационарное", "en": "Static weapon"},
+    "apc": {"ru": "БМП/БТР", "en": "APC/IFV"},
+    "car": {"ru": "Автомобиль", "en": "Car"},
+    "tank": {"ru": "Танк", "en": "Tank"},
+    "truck": {"ru": "Грузовик", "en": "Truck"},
+    "parachute": {"ru": "Парашют", "en": "Parachute"},
+    "plane": {"ru": "Авиация", "en": "Aircraft"},
+    "heli": {"ru": "Вертолет", "en": "Helicopter"},
+    "sea": {"ru": "Флот", "en": "Boats"},
+}
+
+
+def language() -> str:
+    """The message language from ``WOG_LANGUAGE`` (``ru`` default, or ``en``)."""
+    value = os.environ.get("WOG_LANGUAGE", "ru").strip().lower() or "ru"
+    if value not in LANGUAGES:
+        raise ValueError(f"WOG_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {value!r}")
+    return value
+
+
+class Catalogue:
+    """Strings of one language."""
+
+    def __init__(self, lang: str | None = None):
+        self.lang = lang or language()
+        if self.lang not in LANGUAGES:
+            raise ValueError(f"unknown language {self.lang!r}")
+
+    def __call__(self, key: str, **values: object) -> str:
+        return _STRINGS[key][self.lang].format(**values)
+
+    def vehicle_type(self, code: str) -> str:
+        """The label for a vehicle type; unknown types keep their code."""
+        labels = VEHICLE_LABELS.get(code)
+        return labels[self.lang] if labels else code

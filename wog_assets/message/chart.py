@@ -1,0 +1,75 @@
+"""The battle chart: cumulative frags per side over mission time, as a PNG (headless Agg)."""
+
+from __future__ import annotations
+
+import io
+
+from wog_assets.message.catalogue import Catalogue
+from wog_assets.sides import SIDE_ORDER, Side
+from wog_assets.source.models import Replay
+from wog_assets.summary import kills_timeline
+
+CHART_FILENAME = "battle.png"
+WIDTH_PX, HEIGHT_PX, DPI = 800, 400, 100  # Discord previews embed images ~400 px wide
+
+
+def render_chart(replay: Replay, catalogue: Catalogue | None = None) -> bytes:
+    """PNG bytes of the chart (a step line per side, in the side's colour)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure  # the OO API: no pyplot global state, thread-safe
+
+    t = catalogue or Catalogue()
+    timeline = kills_timeline(replay)
+    end_min = (
+        max(replay.game.duration_s, max((max(v) for v in timeline.values() if v), default=0)) / 60
+    )
+
+    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor="#2b2d31")
+    ax = fig.add_subplot()
+    ax.set_facecolor("#2b2d31")
+    plotted = False
+    for side in SIDE_ORDER:
+        if side.value not in timeline:
+            continue
+        times = sorted(timeline[side.value])
+        xs = [0.0, *(s / 60 for s in times), end_min]
+        ys = [0, *range(1, len(times) + 1), len(times)]
+        ax.step(
+            xs,
+            ys,
+            where="post",
+            color=Side(side).colour,
+            linewidth=2.2,
+            label=f"{side.value} ({len(times)})",
+        )
+        plotted = True
+    if not plotted or not any(timeline.values()):
+        ax.text(
+            0.5,
+            0.5,
+            t("chart_empty"),
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="#dbdee1",
+            fontsize=14,
+        )
+    ax.set_title(t("chart_title"), color="#f2f3f5", fontsize=13)
+    ax.set_xlabel(t("chart_x"), color="#dbdee1", fontsize=11)
+    ax.set_ylabel(t("chart_y"), color="#dbdee1", fontsize=11)
+    ax.set_xlim(0, max(end_min, 1))
+    ax.set_ylim(bottom=0)
+    ax.tick_params(colors="#dbdee1", labelsize=10)
+    ax.grid(color="#4e5058", linewidth=0.6, alpha=0.7)
+    for spine in ax.spines.values():
+        spine.set_color("#4e5058")
+    if plotted:
+        legend = ax.legend(loc="upper left", fontsize=10, facecolor="#1e1f22", edgecolor="#4e5058")
+        for text in legend.get_texts():
+            text.set_color("#f2f3f5")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", facecolor=fig.get_facecolor())
+    return buffer.getvalue()
