@@ -36,8 +36,8 @@ def main() -> None:
     from dbschema.connection import libpq_url, normalize_url
     from dbschema.migrate import upgrade
     from wog_assets.backfill import run_backfill
-    from wog_assets.defs.assets import replay_assets
     from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+    from wog_assets.defs.selection import replay_assets
     from wog_assets.demo.fake_site import FakeSite
     from wog_assets.demo.generator import generate_games
     from wog_assets.instance import DAGSTER_YAML

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 import sqlalchemy as sa
 
-from wog_assets.defs.assets import replay_assets
 from wog_assets.defs.partitions import replays_partitions
+from wog_assets.defs.selection import replay_assets
 from wog_assets.instance import EVENT_BATCH_SIZE
 
 BACKFILL_TAG = "wog/backfill"

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from wog_assets.defs.assets import replay_assets
 from wog_assets.defs.resources import default_resources
+from wog_assets.defs.selection import replay_assets
 from wog_assets.defs.sensors import new_replays
 
 defs = dg.Definitions(

@@ -44,3 +44,38 @@ def sensor_max_runs_per_tick() -> int:
 def retry_window_s() -> int:
     """How long the sensor keeps retrying a new replay that fails (``WOG_RETRY_WINDOW``)."""
     return _int("WOG_RETRY_WINDOW", 24 * 3600)
+
+
+def notification_targets() -> list[str]:
+    """Where each new game is posted: ``channel:<id>`` per id in ``WOG_DISCORD_CHANNEL_IDS``
+    (comma-separated) and ``webhook:<id>`` for ``WOG_DISCORD_WEBHOOK_URL``.
+
+    Only the webhook's id is kept in the database; its token stays in the environment.
+    """
+    targets = []
+    for part in os.environ.get("WOG_DISCORD_CHANNEL_IDS", "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ValueError(f"WOG_DISCORD_CHANNEL_IDS: {part!r} is not a channel id (digits)")
+        targets.append(f"channel:{part}")
+    webhook = os.environ.get("WOG_DISCORD_WEBHOOK_URL", "").strip()
+    if webhook:
+        targets.append(f"webhook:{webhook_id(webhook)}")
+    return targets
+
+
+def webhook_id(url: str) -> str:
+    """The id in a Discord webhook URL ``…/webhooks/<id>/<token>``."""
+    parts = url.rstrip("/").split("/")
+    try:
+        index = parts.index("webhooks")
+        value = parts[index + 1]
+    except (ValueError, IndexError):
+        raise ValueError(
+            "WOG_DISCORD_WEBHOOK_URL must look like https://discord.com/api/webhooks/<id>/<token>"
+        ) from None
+    if not value.isdigit():
+        raise ValueError("WOG_DISCORD_WEBHOOK_URL: the webhook id must be digits")
+    return value

@@ -301,3 +301,139 @@ def quality_problems(engine: Engine, check: str, replay_ids: Iterable[int]) -> l
     params = {"ids": sorted(set(replay_ids)), "tolerance": DURATION_TOLERANCE_S}
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.text(QUALITY_QUERIES[check]), params)]
+
+
+# --- reading a replay back ------------------------------------------------------------------
+
+
+def load_replay(engine: Engine, replay_id: int) -> tuple[Replay, str] | None:
+    """The normalized replay and its page URL as stored in the warehouse, or None."""
+    from wog_assets.source.models import Commander, Frag, Game, Player, Vehicle
+
+    with engine.connect() as conn:
+        game = (
+            conn.execute(sa.select(t.games).where(t.games.c.replay_id == replay_id))
+            .mappings()
+            .first()
+        )
+        if game is None:
+            return None
+        players = conn.execute(
+            sa.select(t.players)
+            .where(t.players.c.replay_id == replay_id)
+            .order_by(t.players.c.player_id)
+        ).mappings()
+        player_list = [
+            Player(r["player_id"], r["side"], r["nickname"], r["slot"], r["squad"]) for r in players
+        ]
+        vehicles = conn.execute(
+            sa.select(t.vehicles)
+            .where(t.vehicles.c.replay_id == replay_id)
+            .order_by(t.vehicles.c.vehicle_id)
+        ).mappings()
+        vehicle_list = [Vehicle(r["vehicle_id"], r["type"], r["name"]) for r in vehicles]
+        frags = conn.execute(
+            sa.select(t.frags).where(t.frags.c.replay_id == replay_id).order_by(t.frags.c.seq)
+        ).mappings()
+        frag_list = [
+            Frag(
+                seq=r["seq"],
+                time_s=r["time_s"],
+                victim_id=r["victim_id"],
+                victim_vehicle=r["victim_vehicle"],
+                killer_id=r["killer_id"],
+                killer_vehicle=r["killer_vehicle"],
+                weapon=r["weapon"],
+                distance_m=r["distance_m"],
+                teamkill=r["is_teamkill"],
+            )
+            for r in frags
+        ]
+    side_players: dict[str, int] = {}
+    commanders: dict[str, Commander] = {}
+    for code in SIDE_CODES:
+        low = code.lower()
+        if game[f"players_{low}"] is not None:
+            side_players[code] = game[f"players_{low}"]
+        if game[f"commander_{low}_id"] is not None:
+            commanders[code] = Commander(
+                game[f"commander_{low}_id"], game[f"commander_{low}_nickname"] or ""
+            )
+    replay = Replay(
+        replay_id=replay_id,
+        game=Game(
+            mission_name=game["mission_name"],
+            mission_id=game["mission_id"],
+            island=game["island"],
+            date=game["played_on"],
+            started_at=game["started_at"],
+            ended_at=game["ended_at"],
+            duration_s=game["duration_s"],
+            winner=game["winner"],
+            players_active=game["players_active"],
+            slots=game["slots"],
+            side_players=side_players,
+            commanders=commanders,
+        ),
+        players=player_list,
+        vehicles=vehicle_list,
+        frags=frag_list,
+    )
+    return replay, game["page_url"]
+
+
+# --- notifications --------------------------------------------------------------------------
+
+NOTIFY_CHANNEL = "wog_notifications"
+
+
+def upsert_notifications(
+    engine: Engine,
+    replay_id: int,
+    targets: list[str],
+    payload: dict,
+    attachment: bytes | None,
+    *,
+    announce: bool,
+) -> dict[str, str]:
+    """Store the message for each target; returns each target's resulting status.
+
+    A new row is ``pending`` when ``announce`` (a game the sensor found, or a user asked),
+    else ``suppressed`` (backfills never post). An existing row that is not sent or being sent
+    gets the new payload; ``announce`` makes it pending again (a fresh chance, attempts reset);
+    otherwise its status stays. A ``sent`` or ``sending`` row is left untouched. Pending rows
+    are announced with ``NOTIFY wog_notifications`` when the transaction commits.
+    """
+    n = t.notifications
+    new_status = "pending" if announce else "suppressed"
+    result: dict[str, str] = {}
+    with engine.begin() as conn:
+        for target in targets:
+            stmt = pg_insert(n).values(
+                replay_id=replay_id,
+                target=target,
+                status=new_status,
+                payload=payload,
+                attachment=attachment,
+            )
+            update: dict = {
+                "payload": stmt.excluded.payload,
+                "attachment": stmt.excluded.attachment,
+                "updated_at": sa.func.now(),
+            }
+            if announce:
+                update.update(status="pending", attempts=0, last_error=None)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[n.c.replay_id, n.c.target],
+                set_=update,
+                where=n.c.status.notin_(["sent", "sending"]),
+            ).returning(n.c.status)
+            status = conn.execute(stmt).scalar()
+            if status is None:  # the row is sent or being sent: left as it is
+                status = conn.execute(
+                    sa.select(n.c.status).where(n.c.replay_id == replay_id, n.c.target == target)
+                ).scalar_one()
+            result[target] = status
+        if "pending" in result.values():
+            conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(replay_id))))
+    return result

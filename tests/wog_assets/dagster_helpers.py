@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from wog_assets.defs.assets import replay_assets
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.selection import replay_assets
 
 
 def resources(site_url: str, db_url: str) -> dict:

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from tests.wog_assets.dagster_helpers import resources, run_replays
 from wog_assets.backfill import plan_batches, register_partitions, run_backfill
-from wog_assets.defs.assets import replay_assets, warehouse_tables
+from wog_assets.defs.assets import warehouse_tables
+from wog_assets.defs.selection import replay_assets
 from wog_assets.demo.fake_site import FakeSite, game_path, json_path
 from wog_assets.demo.generator import GeneratedGame, generate_games
 from wog_assets.sides import SIDE_CODES
@@ -112,6 +113,7 @@ def test_definitions_load() -> None:
         "vehicles",
         "frags",
         "player_directory",
+        "notifications",
     }
     assert defs.resolve_sensor_def("new_replays") is not None
 

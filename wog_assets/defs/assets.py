@@ -332,6 +332,3 @@ def player_directory(
             "directory_size": total,
         }
     )
-
-
-replay_assets = [game_page_html, replay_json, warehouse_tables, player_directory]

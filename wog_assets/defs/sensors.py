@@ -13,9 +13,10 @@ import time
 import dagster as dg
 
 from wog_assets import settings
-from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG, replay_assets
+from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource
+from wog_assets.defs.selection import replay_assets
 from wog_assets.source.errors import SourceError
 
 RETRY_BACKOFF_CAP_S = 30 * 60

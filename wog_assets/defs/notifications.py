@@ -1,0 +1,73 @@
+"""The ``notifications`` asset: the Discord message for each replay, stored for the bot.
+
+Downstream of the warehouse tables and their blocking checks, so a game whose data fails a
+check is never announced. Rows are ``pending`` only for runs of new games (sensor) or explicit
+``wog announce``; backfills store ``suppressed`` rows without the chart.
+"""
+
+import collections
+
+import dagster as dg
+
+from wog_assets import settings
+from wog_assets.defs.assets import PARTITIONED, is_new_game_run, replay_ids
+from wog_assets.defs.resources import WarehouseResource
+from wog_assets.message.build import build_message, to_payload
+from wog_assets.message.catalogue import Catalogue
+from wog_assets.message.chart import render_chart
+from wog_assets.summary import summarize
+from wog_assets.warehouse import load_replay, upsert_notifications
+
+
+@dg.asset(
+    **PARTITIONED,
+    deps=["games", "players", "vehicles", "frags"],
+    group_name="discord",
+    kinds={"postgres", "discord"},
+    description="The Discord message (content, embeds, battle chart) for each game and target; "
+    "pending for new games, suppressed for backfills. The bot delivers pending rows.",
+)
+def notifications(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    targets = settings.notification_targets()
+    announce = is_new_game_run(context)
+    catalogue = Catalogue()
+    statuses: collections.Counter[str] = collections.Counter()
+    not_loaded: list[int] = []
+    preview: dict[str, object] = {}
+    for rid in replay_ids(context):
+        loaded = load_replay(warehouse.engine, rid)
+        if loaded is None:
+            not_loaded.append(rid)
+            continue
+        replay, page_url = loaded
+        summary = summarize(replay)
+        message = build_message(summary, page_url, catalogue=catalogue, with_chart=announce)
+        chart = render_chart(replay, catalogue) if announce else None
+        if targets:
+            for status in upsert_notifications(
+                warehouse.engine, rid, targets, to_payload(message), chart, announce=announce
+            ).values():
+                statuses[status] += 1
+        if not preview:
+            preview = {
+                "mission_name": summary.mission_name,
+                "top_killer": summary.top_killers[0].nickname if summary.top_killers else "—",
+                "embeds": len(message.embeds),
+            }
+    if not_loaded and announce:
+        raise dg.Failure(f"replays not in the warehouse, nothing to announce: {not_loaded}")
+    if not targets:
+        context.log.warning(
+            "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "targets": dg.MetadataValue.json(targets),
+            "announced": announce,
+            "rows_by_status": dg.MetadataValue.json(dict(statuses)),
+            "language": catalogue.lang,
+            **preview,
+        }
+    )

@@ -1,0 +1,7 @@
+"""Every replay-partitioned asset, in lineage order: what the sensor, backfills and the
+code location materialize together."""
+
+from wog_assets.defs.assets import game_page_html, player_directory, replay_json, warehouse_tables
+from wog_assets.defs.notifications import notifications
+
+replay_assets = [game_page_html, replay_json, warehouse_tables, player_directory, notifications]
