@@ -113,13 +113,13 @@ def run_backfill(
             )
         report.runs.append(result.run_id)
         if not result.success:
-            report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", _failure_text(result)))
+            report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", failure_text(result)))
         if on_batch:
             on_batch(keys_batch, result.success)
     return report
 
 
-def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             return event.step_failure_data.error.message.strip()

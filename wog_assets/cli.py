@@ -201,6 +201,169 @@ def _export(generated, directory: str) -> None:  # type: ignore[no-untyped-def]
     click.echo(f"wrote {len(generated)} games to {out}/<id>.html and <id>.json")
 
 
+# --- summaries and messages -----------------------------------------------------------------
+
+
+def _replay_and_url(page_file: str | None, replay_file: str | None, replay_id: int | None):  # type: ignore[no-untyped-def]
+    """A replay from files, or from the warehouse by id, with its page URL."""
+    if page_file or replay_file:
+        replay = _load_replay(page_file, replay_file, replay_id)
+        from wog_assets.source.client import SourceSettings
+
+        base = SourceSettings.from_env().base_url.rstrip("/")
+        return replay, f"{base}/games/{replay.replay_id}/"
+    if replay_id is None:
+        raise click.UsageError("give --page and --replay files, or --replay-id")
+    from wog_assets.warehouse import load_replay
+
+    loaded = load_replay(_engine(), replay_id)
+    if loaded is None:
+        raise click.ClickException(
+            f"replay {replay_id} is not in the warehouse; load it with 'wog backfill --from {replay_id} --to {replay_id}'"
+        )
+    return loaded
+
+
+_replay_options = [
+    click.option(
+        "--page",
+        "page_file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Game page HTML file.",
+    ),
+    click.option(
+        "--replay",
+        "replay_file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Replay JSON file.",
+    ),
+    click.option(
+        "--replay-id", type=int, help="Replay id (read from the warehouse when no files are given)."
+    ),
+]
+
+
+def _with_replay_options(fn):  # type: ignore[no-untyped-def]
+    for option in reversed(_replay_options):
+        fn = option(fn)
+    return fn
+
+
+@main.command("summary")
+@_with_replay_options
+@click.option("--indent", type=int, default=0, help="Pretty-print with this indent.")
+def summary_cmd(
+    page_file: str | None, replay_file: str | None, replay_id: int | None, indent: int
+) -> None:
+    """Print a game's summary as JSON (top killers, notable frags, survivors, vehicles).
+
+    From --page/--replay files, or --replay-id from the warehouse. The shape is documented in
+    the README next to `wog parse`.
+    """
+    import json
+
+    from wog_assets.source.errors import ReplayNotFound, ReplayParseError
+    from wog_assets.summary import summarize, summary_contract
+
+    try:
+        replay, _ = _replay_and_url(page_file, replay_file, replay_id)
+    except (ReplayParseError, ReplayNotFound) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(
+        json.dumps(summary_contract(summarize(replay)), ensure_ascii=False, indent=indent or None)
+    )
+
+
+@main.command("preview")
+@_with_replay_options
+@click.option(
+    "--out", "out_file", default="preview.html", show_default=True, help="HTML file to write."
+)
+@click.option(
+    "--language",
+    type=click.Choice(["ru", "en"]),
+    help="Message language (default WOG_LANGUAGE or ru).",
+)
+def preview_cmd(
+    page_file: str | None,
+    replay_file: str | None,
+    replay_id: int | None,
+    out_file: str,
+    language: str | None,
+) -> None:
+    """Write an HTML page showing the Discord message for a game, with its battle chart."""
+    from pathlib import Path
+
+    from wog_assets.message.build import build_message, to_payload
+    from wog_assets.message.catalogue import Catalogue
+    from wog_assets.message.chart import render_chart
+    from wog_assets.message.preview import render_preview
+    from wog_assets.source.errors import ReplayNotFound, ReplayParseError
+    from wog_assets.summary import summarize
+
+    try:
+        replay, page_url = _replay_and_url(page_file, replay_file, replay_id)
+    except (ReplayParseError, ReplayNotFound) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    catalogue = Catalogue(language)
+    message = build_message(summarize(replay), page_url, catalogue=catalogue)
+    page = render_preview(
+        to_payload(message), render_chart(replay, catalogue), title=f"Replay {replay.replay_id}"
+    )
+    Path(out_file).write_text(page, encoding="utf-8")
+    click.echo(f"wrote {out_file}")
+
+
+@main.command("announce")
+@click.argument("replay_id", type=int)
+def announce_cmd(replay_id: int) -> None:
+    """Queue REPLAY_ID's Discord message for posting (the bot delivers it).
+
+    Loads the game first if the warehouse does not have it yet. Runs are recorded in Dagster
+    with the tag wog/trigger=announce.
+    """
+    _dagster_env()
+    import dagster as dg
+    import sqlalchemy as sa
+
+    from dbschema.tables import games
+    from wog_assets import settings
+    from wog_assets.backfill import QUIET, register_partitions
+    from wog_assets.definitions import defs
+    from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
+
+    if not settings.notification_targets():
+        raise click.ClickException(
+            "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
+        )
+    with _engine().connect() as conn:
+        loaded = conn.execute(
+            sa.select(games.c.replay_id).where(games.c.replay_id == replay_id)
+        ).first()
+    selection = [dg.AssetKey("notifications")] if loaded else None
+    with dg.DagsterInstance.get() as instance:
+        register_partitions(instance, [replay_id])
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance,
+            partition_key=str(replay_id),
+            asset_selection=selection,
+            tags={TRIGGER_TAG: "announce", REPLAY_TAG: str(replay_id)},
+            raise_on_error=False,
+            run_config=QUIET,
+        )
+    if not result.success:
+        from wog_assets.backfill import failure_text
+
+        raise click.ClickException(
+            f"replay {replay_id} could not be announced: {failure_text(result)}"
+        )
+    click.echo(
+        f"replay {replay_id} queued for {', '.join(settings.notification_targets())} (run {result.run_id})"
+    )
+
+
 # --- pipeline -------------------------------------------------------------------------------
 
 
