@@ -1,0 +1,182 @@
+"""The notifications asset: pending only for new games, suppressed for backfills, sent stays
+sent, NOTIFY on pending; and the HTML preview in a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from tests.wog_assets.dagster_helpers import run_replays
+from wog_assets.demo.fake_site import FakeSite
+from wog_assets.demo.generator import GameOptions, generate_game, generate_games
+
+GAMES = generate_games(3400, 3, seed=33)
+NEW = {"wog/trigger": "new", "wog/replay": "3400"}
+ARTIFACTS = Path(
+    os.environ.get("WOG_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts")
+)
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSite]:
+    monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "111, 222")
+    monkeypatch.setenv(
+        "WOG_DISCORD_WEBHOOK_URL", "https://discord.com/api/webhooks/333/s3cret-token"
+    )
+    monkeypatch.setenv("WOG_LANGUAGE", "ru")
+    with FakeSite() as fake:
+        fake.publish(*GAMES)
+        yield fake
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def _notifications(engine: sa.Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT replay_id, target, status, attachment IS NOT NULL, payload->>'content' "
+                    "FROM notifications ORDER BY replay_id, target"
+                )
+            )
+        ]
+
+
+def test_backfill_creates_no_pending_notifications(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
+    assert run_replays(instance, [3400, 3401, 3402], site.url, db_url).success
+    rows = _notifications(engine)
+    assert len(rows) == 9
+    assert {r[2] for r in rows} == {"suppressed"}
+    assert not any(r[3] for r in rows)  # no chart rendered for messages nobody will see
+
+
+def test_a_sensor_found_game_creates_exactly_one_pending_row_per_target(
+    site, instance, engine, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    assert run_replays(instance, [3400], site.url, db_url, tags=NEW).success
+    assert _notifications(engine) == [
+        (3400, "channel:111", "pending", True, "📨 Доступен новый реплей!"),
+        (3400, "channel:222", "pending", True, "📨 Доступен новый реплей!"),
+        (3400, "webhook:333", "pending", True, "📨 Доступен новый реплей!"),
+    ]
+    with engine.connect() as conn:
+        assert "s3cret-token" not in str(
+            conn.execute(sa.text("SELECT payload::text, target FROM notifications")).all()
+        )
+    # Re-materializing (sensor retry, or a backfill over it) keeps one row per target, still pending.
+    assert run_replays(instance, [3400], site.url, db_url, tags=NEW).success
+    assert run_replays(instance, [3400], site.url, db_url).success
+    assert [r[2] for r in _notifications(engine)] == ["pending"] * 3
+
+
+def test_a_sent_notification_stays_sent(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
+    assert run_replays(instance, [3400], site.url, db_url, tags=NEW).success
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE notifications SET status='sent', discord_message_id=42, payload='{}'::jsonb"
+            )
+        )
+    assert run_replays(instance, [3400], site.url, db_url, tags=NEW).success
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT status, discord_message_id, payload::text FROM notifications")
+        ).all()
+    assert [tuple(r) for r in rows] == [("sent", 42, "{}")] * 3
+
+
+def test_announcing_a_backfilled_game_makes_it_pending(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
+    assert run_replays(instance, [3401], site.url, db_url).success
+    announce = {"wog/trigger": "announce", "wog/replay": "3401"}
+    from wog_assets.defs.notifications import notifications
+
+    assert run_replays(
+        instance, [3401], site.url, db_url, tags=announce, selection=[notifications]
+    ).success
+    assert {(r[2], r[3]) for r in _notifications(engine)} == {("pending", True)}
+
+
+def test_pending_rows_are_announced_with_notify(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
+    libpq = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as listener:
+        listener.execute("LISTEN wog_notifications")
+        assert run_replays(instance, [3400], site.url, db_url, tags=NEW).success
+        received = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+    assert received == ["3400"]
+
+
+def test_a_game_failing_a_blocking_check_is_not_announced(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
+    from wog_assets.demo.generator import GeneratedGame, render_game_page
+    from wog_assets.source.models import Replay
+
+    truth = generate_game(3410, seed=2, options=GameOptions(players=30)).replay
+    side, commander = next(iter(truth.game.commanders.items()))
+    other = next(p for p in truth.players if p.side != side)
+    game = truth.game.__class__(
+        **{**{f: getattr(truth.game, f) for f in truth.game.__struct_fields__},
+           "commanders": {side: commander.__class__(other.player_id, other.nickname)}}
+    )  # fmt: skip
+    bad = Replay(truth.replay_id, game, truth.players, truth.vehicles, truth.frags)
+    good = generate_game(3410, seed=2, options=GameOptions(players=30))
+    site.publish(GeneratedGame(bad, render_game_page(bad), good.replay_json))
+    result = run_replays(
+        instance, [3410], site.url, db_url, tags={**NEW, "wog/replay": "3410"}, raise_on_error=False
+    )
+    assert not result.success
+    assert _notifications(engine) == []
+
+
+def test_preview_renders_in_a_real_browser(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wog_assets.cli import main
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
+    game = generate_game(3413, seed=1)
+    page, replay, out = tmp_path / "g.html", tmp_path / "g.json", tmp_path / "preview.html"
+    page.write_text(game.page_html, encoding="utf-8")
+    replay.write_bytes(game.replay_json)
+    result = CliRunner().invoke(
+        main, ["preview", "--page", str(page), "--replay", str(replay), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        tab = browser.new_page(viewport={"width": 900, "height": 900})
+        tab.goto(out.as_uri())
+        assert tab.locator(".embed").count() == 5
+        assert tab.locator(".title").first.inner_text().endswith("Общая статистика")
+        assert tab.locator(".content").inner_text().endswith("Доступен новый реплей!")
+        width = tab.locator("img.image").evaluate("img => img.naturalWidth")
+        assert width == 800
+        tab.screenshot(path=str(ARTIFACTS / "preview.png"), full_page=True)
+        browser.close()
+    assert (ARTIFACTS / "preview.png").stat().st_size > 10_000
