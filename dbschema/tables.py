@@ -219,6 +219,7 @@ notifications = Table(
     Column("last_error", Text),
     Column("discord_message_id", BigInteger),
     Column("claimed_at", DateTime(timezone=True)),
+    Column("next_attempt_at", DateTime(timezone=True), comment="Retry not before (backoff)"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True)),
@@ -230,3 +231,44 @@ notifications = Table(
     Index(None, "status", "created_at"),
     comment="Discord messages to post, one per game and target; the bot delivers these.",
 )
+
+
+# --- Twitch watcher state ------------------------------------------------------------------------
+# In Postgres when WOG_TWITCH_STATE=postgres (created by the migrations); otherwise the bot
+# creates these same tables in a small SQLite file with twitch_metadata.create_all().
+
+twitch_metadata = MetaData(naming_convention=NAMING)
+
+
+def _twitch_tables(md: MetaData) -> tuple[Table, Table, Table]:
+    streams = Table(
+        "twitch_streams",
+        md,
+        Column("stream_id", String(64), primary_key=True),
+        Column("login", String(64), nullable=False),
+        Column("title", Text),
+        Column("alerted_at", DateTime(timezone=True), nullable=False),
+        comment="Streams already announced (at most one alert per stream id).",
+    )
+    clips = Table(
+        "twitch_clips",
+        md,
+        Column("clip_id", String(128), primary_key=True),
+        Column("login", String(64), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("posted_at", DateTime(timezone=True)),
+        comment="Clips already seen; posted_at is NULL for clips skipped on first start.",
+    )
+    state = Table(
+        "twitch_state",
+        md,
+        Column("key", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
+        comment="Watcher bookkeeping, e.g. when clip watching started per streamer.",
+    )
+    return streams, clips, state
+
+
+twitch_streams, twitch_clips, twitch_state = _twitch_tables(metadata)
+# The same definitions, bound to a separate MetaData for the SQLite state file.
+sqlite_twitch_streams, sqlite_twitch_clips, sqlite_twitch_state = _twitch_tables(twitch_metadata)

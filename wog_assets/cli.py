@@ -364,6 +364,101 @@ def announce_cmd(replay_id: int) -> None:
     )
 
 
+# --- bot ----------------------------------------------------------------------------------------
+
+
+@main.command("bot")
+@click.option(
+    "--webhook",
+    "webhook_url",
+    help="Deliver through this Discord webhook URL (no bot user, no gateway).",
+)
+@click.option(
+    "--once", is_flag=True, help="Deliver everything pending, then exit (for cron and tests)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
+    """Run the Discord bot: deliver notifications, Twitch alerts, slash commands.
+
+    Gateway mode needs DISCORD_TOKEN and WOG_DISCORD_CHANNEL_IDS. With --webhook (or
+    WOG_DISCORD_WEBHOOK_URL and no token) it posts through a webhook only. Every setting is in
+    the README and .env.example.
+    """
+    import asyncio
+    import logging
+    import os
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if webhook_url:
+        os.environ["WOG_DISCORD_WEBHOOK_URL"] = webhook_url
+    from wog_bot.settings import BotSettings
+
+    try:
+        settings = BotSettings.load()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    from wog_bot import app
+
+    if once:
+        handled = asyncio.run(app.run_once(settings))
+        click.echo(f"handled {handled} notification(s)")
+    elif settings.discord_token and not webhook_url:
+        app.run_gateway(settings)
+    elif settings.webhook_url:
+        asyncio.run(app.run_rest_only(settings))
+    else:
+        raise click.ClickException("set DISCORD_TOKEN (gateway mode) or pass --webhook URL")
+
+
+@main.group()
+def notifications() -> None:
+    """Inspect and retry Discord notifications."""
+
+
+@notifications.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sending", "sent", "failed", "suppressed"]),
+    help="Only rows with this status.",
+)
+@click.option("--limit", default=50, show_default=True)
+def notifications_list(status: str | None, limit: int) -> None:
+    """List notifications, newest first."""
+    from wog_bot.store import list_notifications
+
+    rows = list_notifications(_engine(), status, limit)
+    if not rows:
+        click.echo("no notifications")
+        return
+    click.echo(
+        f"{'id':>6} {'replay':>7} {'target':<26} {'status':<10} {'tries':>5}  message / error"
+    )
+    for r in rows:
+        detail = r["last_error"] or (
+            str(r["discord_message_id"]) if r["discord_message_id"] else ""
+        )
+        click.echo(
+            f"{r['id']:>6} {r['replay_id']:>7} {r['target']:<26} {r['status']:<10} {r['attempts']:>5}  {detail}"
+        )
+
+
+@notifications.command("retry")
+@click.argument("notification_id", type=int)
+def notifications_retry(notification_id: int) -> None:
+    """Queue a failed (or suppressed) notification for delivery again."""
+    from wog_bot.store import retry
+
+    previous = retry(_engine(), notification_id)
+    if previous is None:
+        raise click.ClickException(f"no notification {notification_id}")
+    if previous in ("sent", "sending"):
+        raise click.ClickException(f"notification {notification_id} is {previous}; not retried")
+    click.echo(f"notification {notification_id}: {previous} -> pending")
+
+
 # --- pipeline -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,158 @@
+"""Running the bot: gateway mode (a bot user, slash commands), webhook mode, one-shot mode.
+
+Lifecycle in gateway mode: the database engine is created on ``StartingEvent``; the delivery
+loop and the Twitch watcher start on ``StartedEvent``; they are stopped and awaited on
+``StoppingEvent`` (REST still works then, so an in-flight post completes); the engine is
+disposed on ``StoppedEvent``. hikari turns SIGTERM (``docker stop``) and SIGINT into a clean
+close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import hikari
+from sqlalchemy.engine import Engine
+
+from wog_bot.delivery import ChannelSender, Dispatcher, Senders, WebhookSender
+from wog_bot.settings import BotSettings
+
+log = logging.getLogger("wog_bot")
+
+
+def _engine() -> tuple[Engine, str]:
+    from dbschema.connection import create_engine, database_url
+
+    url = database_url()
+    return create_engine(url), url
+
+
+def _rest_app(settings: BotSettings) -> hikari.RESTApp:
+    return hikari.RESTApp(url=settings.discord_api_url)
+
+
+def _senders(
+    settings: BotSettings, rest: hikari.api.RESTClient, webhook_rest: hikari.api.RESTClient | None
+) -> Senders:
+    senders = []
+    if settings.channel_ids and settings.discord_token:
+        senders.append(ChannelSender(rest, list(settings.channel_ids)))
+    if settings.webhook_url:
+        senders.append(WebhookSender(webhook_rest or rest, settings.webhook_url))
+    if not senders:
+        raise SystemExit(
+            "nothing to deliver to: set WOG_DISCORD_CHANNEL_IDS (with DISCORD_TOKEN) or WOG_DISCORD_WEBHOOK_URL"
+        )
+    return Senders(*senders)
+
+
+async def run_once(settings: BotSettings) -> int:
+    """Deliver everything pending (same guarantees) and return the number handled."""
+    engine, _ = _engine()
+    app = _rest_app(settings)
+    await app.start()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            rest = webhook_rest = None
+            if settings.discord_token:
+                rest = await stack.enter_async_context(
+                    app.acquire(settings.discord_token, hikari.TokenType.BOT)
+                )
+            if settings.webhook_url:
+                webhook_rest = await stack.enter_async_context(app.acquire(None))
+            dispatcher = Dispatcher(engine, _senders(settings, rest, webhook_rest), settings)  # type: ignore[arg-type]
+            await dispatcher.recover_stale()
+            handled = await dispatcher.deliver_due()
+    finally:
+        await app.close()
+        engine.dispose()
+    return handled
+
+
+async def run_rest_only(settings: BotSettings) -> None:
+    """Webhook mode: no gateway, no bot user; deliver notifications and Twitch alerts until SIGTERM."""
+    from wog_bot.twitch import TwitchWatcher, WebhookAlertPoster, open_state
+
+    engine, url = _engine()
+    app = _rest_app(settings)
+    await app.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with app.acquire(None) as webhook_rest:
+            senders = Senders(WebhookSender(webhook_rest, settings.webhook_url))  # type: ignore[arg-type]
+            tasks = [asyncio.create_task(Dispatcher(engine, senders, settings).run(stop, url))]
+            if settings.twitch_enabled:
+                poster = WebhookAlertPoster(webhook_rest, settings.webhook_url)  # type: ignore[arg-type]
+                watcher = TwitchWatcher(settings, open_state(settings, engine), poster)
+                tasks.append(asyncio.create_task(watcher.run(stop)))
+            await stop.wait()
+            await _cancel(tasks)
+    finally:
+        await app.close()
+        engine.dispose()
+
+
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def run_gateway(settings: BotSettings) -> None:
+    """Gateway mode: a bot user with slash commands; blocks until the bot is closed."""
+    from wog_bot.commands import register_commands, respond
+    from wog_bot.twitch import ChannelAlertPoster, TwitchWatcher, open_state
+
+    if not settings.discord_token:
+        raise SystemExit("DISCORD_TOKEN is not set (or use --webhook URL for webhook mode)")
+    bot = hikari.GatewayBot(
+        settings.discord_token, rest_url=settings.discord_api_url, intents=hikari.Intents.GUILDS
+    )
+    state: dict = {"tasks": [], "stop": None}
+
+    @bot.listen(hikari.StartingEvent)
+    async def on_starting(_: hikari.StartingEvent) -> None:
+        state["engine"], state["url"] = await asyncio.to_thread(_engine)
+
+    @bot.listen(hikari.StartedEvent)
+    async def on_started(_: hikari.StartedEvent) -> None:
+        stop = state["stop"] = asyncio.Event()
+        engine = state["engine"]
+        webhook_rest = None
+        if settings.webhook_url:
+            webhook_rest = bot.rest  # webhook calls carry their own token
+        senders = _senders(settings, bot.rest, webhook_rest)
+        state["tasks"].append(
+            asyncio.create_task(Dispatcher(engine, senders, settings).run(stop, state["url"]))
+        )
+        if settings.twitch_enabled and settings.twitch_alert_channel_id:
+            poster = ChannelAlertPoster(bot.rest, settings.twitch_alert_channel_id)
+            watcher = TwitchWatcher(settings, open_state(settings, engine), poster)
+            state["tasks"].append(asyncio.create_task(watcher.run(stop)))
+        await register_commands(bot.rest, settings)
+
+    @bot.listen(hikari.StoppingEvent)
+    async def on_stopping(_: hikari.StoppingEvent) -> None:
+        if state["stop"] is not None:
+            state["stop"].set()
+        await _cancel(state["tasks"])
+
+    @bot.listen(hikari.StoppedEvent)
+    async def on_stopped(_: hikari.StoppedEvent) -> None:
+        if "engine" in state:
+            state["engine"].dispose()
+
+    @bot.listen(hikari.InteractionCreateEvent)
+    async def on_interaction(event: hikari.InteractionCreateEvent) -> None:
+        if isinstance(event.interaction, hikari.CommandInteraction):
+            await respond(event.interaction, state["engine"])
+
+    bot.run(close_passed_executor=True)

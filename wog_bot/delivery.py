@@ -1,0 +1,312 @@
+"""Delivering stored notifications to Discord, exactly once in effect.
+
+A :class:`Dispatcher` claims due rows (``wog_bot.store``), posts each through a sender — a
+bot channel (:class:`ChannelSender`) or a webhook (:class:`WebhookSender`) — and records the
+outcome. It wakes on ``LISTEN wog_notifications`` and polls as a fallback.
+
+Duplicates and losses after a crash: each post carries a ``nonce`` derived from the replay and
+row id with ``enforce_nonce``, so re-posting within Discord's window returns the message that
+was already created instead of a second one. A row left ``sending`` longer than the stale
+threshold is checked against the channel's recent messages (a message of ours with that nonce
+or that game's link embed) and marked sent if found, else given back to be posted again.
+Webhooks can neither list messages nor take a nonce: a stale webhook row is marked ``failed``
+with an explanation, never re-posted blindly (``wog notifications retry N`` after checking).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from typing import Protocol
+
+import aiohttp
+import hikari
+from sqlalchemy.engine import Engine
+
+from wog_assets.message.build import embeds_from_payload
+from wog_bot import store
+from wog_bot.settings import BotSettings, redact
+
+log = logging.getLogger("wog_bot.delivery")
+PERMANENT = (
+    hikari.BadRequestError,
+    hikari.UnauthorizedError,
+    hikari.ForbiddenError,
+    hikari.NotFoundError,
+)
+NO_MENTIONS = {"mentions_everyone": False, "user_mentions": False, "role_mentions": False}
+
+
+class Sender(Protocol):
+    targets: list[str]
+
+    async def send(self, claimed: store.Claimed) -> int: ...
+
+    async def find_delivered(self, claimed: store.Claimed) -> int | None: ...
+
+
+def _attachment(claimed: store.Claimed) -> hikari.Bytes | None:
+    if claimed.attachment is None:
+        return None
+    return hikari.Bytes(claimed.attachment, claimed.payload.get("attachment_name") or "battle.png")
+
+
+def _is_ours(message: hikari.Message, claimed: store.Claimed, me: int | None) -> bool:
+    if me is not None and message.author.id != me:
+        return False
+    if message.nonce == claimed.nonce:
+        return True
+    marker = f"/games/{claimed.replay_id}/"
+    return any((e.url or "").endswith(marker) for e in message.embeds)
+
+
+class ChannelSender:
+    """Posts as the bot user to text channels (``channel:<id>`` targets)."""
+
+    def __init__(self, rest: hikari.api.RESTClient, channel_ids: list[int]):
+        self.rest = rest
+        self.targets = [f"channel:{c}" for c in channel_ids]
+        self._me: int | None = None
+
+    async def send(self, claimed: store.Claimed) -> int:
+        channel = int(claimed.target.split(":", 1)[1])
+        attachment = _attachment(claimed)
+        message = await self.rest.create_message(
+            channel,
+            claimed.payload.get("content") or hikari.UNDEFINED,
+            embeds=embeds_from_payload(claimed.payload),
+            attachment=attachment if attachment is not None else hikari.UNDEFINED,
+            nonce=claimed.nonce,
+            **NO_MENTIONS,
+        )
+        return int(message.id)
+
+    async def find_delivered(self, claimed: store.Claimed) -> int | None:
+        if self._me is None:
+            self._me = int((await self.rest.fetch_my_user()).id)
+        channel = int(claimed.target.split(":", 1)[1])
+        for message in await self.rest.fetch_messages(channel).limit(100):
+            if _is_ours(message, claimed, self._me):
+                return int(message.id)
+        return None
+
+
+class WebhookSender:
+    """Posts through one webhook (``webhook:<id>`` target), no bot user needed."""
+
+    def __init__(self, rest: hikari.api.RESTClient, webhook_url: str):
+        from wog_assets.settings import webhook_id
+
+        self.rest = rest
+        self.webhook_id = int(webhook_id(webhook_url))
+        self.token = webhook_url.rstrip("/").rsplit("/", 1)[-1]
+        self.targets = [f"webhook:{self.webhook_id}"]
+
+    async def send(self, claimed: store.Claimed) -> int:
+        attachment = _attachment(claimed)
+        message = await self.rest.execute_webhook(
+            self.webhook_id,
+            self.token,
+            claimed.payload.get("content") or hikari.UNDEFINED,
+            embeds=embeds_from_payload(claimed.payload),
+            attachment=attachment if attachment is not None else hikari.UNDEFINED,
+            **NO_MENTIONS,
+        )
+        return int(message.id)
+
+    async def find_delivered(self, claimed: store.Claimed) -> int | None:
+        raise LookupError("webhooks cannot list messages")
+
+
+class Senders:
+    """Routes each target to the sender that owns it."""
+
+    def __init__(self, *senders: Sender):
+        self._by_target = {t: s for s in senders for t in s.targets}
+        self.targets = list(self._by_target)
+
+    async def send(self, claimed: store.Claimed) -> int:
+        return await self._by_target[claimed.target].send(claimed)
+
+    async def find_delivered(self, claimed: store.Claimed) -> int | None:
+        return await self._by_target[claimed.target].find_delivered(claimed)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line description of a delivery error (status, Discord's message and code)."""
+    if isinstance(exc, hikari.HTTPResponseError):
+        phrase = getattr(exc.status, "phrase", "")
+        code = f" (code {exc.code})" if exc.code else ""
+        return f"{int(exc.status)} {phrase}: {exc.message}{code}".replace(" :", ":")
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def is_permanent(exc: BaseException) -> bool:
+    if isinstance(exc, PERMANENT):
+        return True
+    return isinstance(exc, hikari.ClientHTTPResponseError) and int(exc.status) != 429
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        sender: Senders,
+        settings: BotSettings,
+        *,
+        sleep: Callable = asyncio.sleep,
+    ):
+        self.engine = engine
+        self.sender = sender
+        self.settings = settings
+        self._sleep = sleep
+        self.delivered = 0
+
+    def backoff(self, attempts: int) -> float:
+        delay = min(
+            self.settings.retry_cap_s, self.settings.retry_base_s * 2 ** max(0, attempts - 1)
+        )
+        return delay / 2 + random.uniform(0, delay / 2)
+
+    async def deliver_one(self) -> bool:
+        """Claim and deliver one due row; False when none is due."""
+        claimed = await asyncio.to_thread(store.claim, self.engine, self.sender.targets)
+        if claimed is None:
+            return False
+        try:
+            message_id = await self.sender.send(claimed)
+        except asyncio.CancelledError:
+            raise  # the row stays 'sending'; recovery resolves it
+        except Exception as exc:
+            error = redact(describe(exc), self.settings)
+            if is_permanent(exc):
+                log.error(
+                    "notification %s (replay %s → %s) failed: %s",
+                    claimed.id,
+                    claimed.replay_id,
+                    claimed.target,
+                    error,
+                )
+                await asyncio.to_thread(store.mark_failed, self.engine, claimed, error)
+            elif claimed.attempts >= self.settings.max_attempts:
+                error = f"gave up after {claimed.attempts} attempts; last: {error}"
+                log.error("notification %s (replay %s) %s", claimed.id, claimed.replay_id, error)
+                await asyncio.to_thread(store.mark_failed, self.engine, claimed, error)
+            else:
+                delay = self.backoff(claimed.attempts)
+                log.warning(
+                    "notification %s (replay %s): %s; retry in %.0fs",
+                    claimed.id,
+                    claimed.replay_id,
+                    error,
+                    delay,
+                )
+                await asyncio.to_thread(store.mark_retry, self.engine, claimed, error, delay)
+            return True
+        await asyncio.to_thread(store.mark_sent, self.engine, claimed, message_id)
+        self.delivered += 1
+        log.info(
+            "notification %s: replay %s posted to %s (message %s)",
+            claimed.id,
+            claimed.replay_id,
+            claimed.target,
+            message_id,
+        )
+        return True
+
+    async def deliver_due(self) -> int:
+        """Deliver every row that is due now; returns how many were handled."""
+        handled = 0
+        while await self.deliver_one():
+            handled += 1
+        return handled
+
+    async def recover_stale(self, older_than_s: float | None = None) -> int:
+        """Resolve rows left ``sending`` by a dispatcher that died mid-delivery."""
+        threshold = self.settings.stale_sending_s if older_than_s is None else older_than_s
+        stale = await asyncio.to_thread(
+            store.stale_sending, self.engine, self.sender.targets, threshold
+        )
+        for claimed in stale:
+            try:
+                found = await self.sender.find_delivered(claimed)
+            except LookupError:
+                await asyncio.to_thread(
+                    store.mark_failed,
+                    self.engine,
+                    claimed,
+                    "delivery was interrupted and a webhook cannot tell whether it was posted; "
+                    f"check the channel, then 'wog notifications retry {claimed.id}' if it is missing",
+                )
+                continue
+            except Exception as exc:
+                log.warning(
+                    "could not check notification %s: %s",
+                    claimed.id,
+                    redact(describe(exc), self.settings),
+                )
+                continue
+            if found is not None:
+                log.info(
+                    "notification %s was already posted (message %s); marking it sent",
+                    claimed.id,
+                    found,
+                )
+                await asyncio.to_thread(store.mark_sent, self.engine, claimed, found)
+            else:
+                await asyncio.to_thread(store.release, self.engine, claimed)
+        return len(stale)
+
+    async def run(self, stop: asyncio.Event, database_url: str) -> None:
+        """Deliver until ``stop`` is set: on NOTIFY, and every ``poll_interval_s`` regardless."""
+        import psycopg
+
+        from dbschema.connection import libpq_url
+
+        await self.recover_stale()
+        while not stop.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    libpq_url(database_url), autocommit=True
+                ) as conn:
+                    await conn.execute("LISTEN wog_notifications")
+                    log.info("listening for notifications on %s", ", ".join(self.sender.targets))
+                    while not stop.is_set():
+                        await self.deliver_due()
+                        wait = self.settings.poll_interval_s
+                        due = await asyncio.to_thread(
+                            store.next_due_in, self.engine, self.sender.targets
+                        )
+                        if due is not None:
+                            wait = min(wait, max(due, 0.05))
+                        await _wait_for_notify(conn, stop, wait)
+                        await self.recover_stale()
+            except (psycopg.OperationalError, OSError) as exc:
+                log.warning("notification listener lost its connection (%s); reconnecting", exc)
+                await _sleep_or_stop(stop, 2.0)
+
+
+async def _wait_for_notify(conn, stop: asyncio.Event, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    notifies = asyncio.ensure_future(_first_notify(conn, timeout))
+    stopped = asyncio.ensure_future(stop.wait())
+    done, pending = await asyncio.wait({notifies, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        task.result()
+
+
+async def _first_notify(conn, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    async for _ in conn.notifies(timeout=timeout, stop_after=1):
+        pass
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+_ = aiohttp  # transport errors surface as aiohttp exceptions: transient by design
