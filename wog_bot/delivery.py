@@ -40,18 +40,16 @@ PERMANENT = (
 NO_MENTIONS = {"mentions_everyone": False, "user_mentions": False, "role_mentions": False}
 
 
+class CannotVerify(Exception):
+    """The sender has no way to tell whether an interrupted post reached Discord."""
+
+
 class Sender(Protocol):
     targets: list[str]
 
     async def send(self, claimed: store.Claimed) -> int: ...
 
     async def find_delivered(self, claimed: store.Claimed) -> int | None: ...
-
-
-def _attachment(claimed: store.Claimed) -> hikari.Bytes | None:
-    if claimed.attachment is None:
-        return None
-    return hikari.Bytes(claimed.attachment, claimed.payload.get("attachment_name") or "battle.png")
 
 
 def _is_ours(message: hikari.Message, claimed: store.Claimed, me: int | None) -> bool:
@@ -73,12 +71,10 @@ class ChannelSender:
 
     async def send(self, claimed: store.Claimed) -> int:
         channel = int(claimed.target.split(":", 1)[1])
-        attachment = _attachment(claimed)
         message = await self.rest.create_message(
             channel,
             claimed.payload.get("content") or hikari.UNDEFINED,
-            embeds=embeds_from_payload(claimed.payload),
-            attachment=attachment if attachment is not None else hikari.UNDEFINED,
+            embeds=embeds_from_payload(claimed.payload, claimed.attachment),
             nonce=claimed.nonce,
             **NO_MENTIONS,
         )
@@ -106,19 +102,17 @@ class WebhookSender:
         self.targets = [f"webhook:{self.webhook_id}"]
 
     async def send(self, claimed: store.Claimed) -> int:
-        attachment = _attachment(claimed)
         message = await self.rest.execute_webhook(
             self.webhook_id,
             self.token,
             claimed.payload.get("content") or hikari.UNDEFINED,
-            embeds=embeds_from_payload(claimed.payload),
-            attachment=attachment if attachment is not None else hikari.UNDEFINED,
+            embeds=embeds_from_payload(claimed.payload, claimed.attachment),
             **NO_MENTIONS,
         )
         return int(message.id)
 
     async def find_delivered(self, claimed: store.Claimed) -> int | None:
-        raise LookupError("webhooks cannot list messages")
+        raise CannotVerify("webhooks cannot list messages")
 
 
 class Senders:
@@ -233,7 +227,7 @@ class Dispatcher:
         for claimed in stale:
             try:
                 found = await self.sender.find_delivered(claimed)
-            except LookupError:
+            except CannotVerify:
                 await asyncio.to_thread(
                     store.mark_failed,
                     self.engine,

@@ -113,7 +113,7 @@ class FakeDiscord:
     async def _serve(self) -> None:
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -177,7 +177,8 @@ class FakeDiscord:
 
         parts = path.strip("/").split("/")
         if request.method == "GET" and path == "/users/@me":
-            return web.json_response(BOT_USER)
+            return web.json_response({**BOT_USER, "mfa_enabled": False, "verified": True, "locale": "ru",
+                                      "flags": 0, "premium_type": 0, "email": None})  # fmt: skip
         if parts[:1] == ["channels"] and len(parts) == 3 and parts[2] == "messages":
             if request.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
                 return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)

@@ -214,6 +214,22 @@ def to_payload(message: Message) -> dict:
     }
 
 
-def embeds_from_payload(payload: dict) -> list[hikari.Embed]:
-    """Rebuild hikari embeds from a stored payload (for sending)."""
-    return [_factory().deserialize_embed(e) for e in payload["embeds"]]
+def embeds_from_payload(payload: dict, attachment: bytes | None = None) -> list[hikari.Embed]:
+    """Rebuild hikari embeds from a stored payload for sending.
+
+    An ``attachment://`` image becomes the chart bytes (hikari uploads them with the message),
+    or is dropped when there is no chart.
+    """
+    embeds = []
+    for data in payload["embeds"]:
+        image = data.get("image") or {}
+        uses_attachment = str(image.get("url", "")).startswith("attachment://")
+        if uses_attachment:
+            data = {k: v for k, v in data.items() if k != "image"}
+        embed = _factory().deserialize_embed(data)
+        if uses_attachment and attachment is not None:
+            embed.set_image(
+                hikari.Bytes(attachment, payload.get("attachment_name") or CHART_FILENAME)
+            )
+        embeds.append(embed)
+    return embeds

@@ -1,0 +1,63 @@
+"""Bot test fixtures: the fake Discord, and pending notifications in the test warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+from wog_assets.demo.generator import generate_game
+from wog_assets.message.build import build_message, to_payload
+from wog_assets.message.catalogue import Catalogue
+from wog_assets.message.chart import render_chart
+from wog_assets.summary import summarize
+from wog_assets.warehouse import upsert_notifications, write_replay
+from wog_bot.settings import BotSettings
+
+
+@pytest.fixture
+def discord() -> Iterator[FakeDiscord]:
+    with FakeDiscord() as fake:
+        yield fake
+
+
+def bot_settings(discord: FakeDiscord, **overrides: object) -> BotSettings:
+    values: dict = {
+        "discord_token": BOT_TOKEN,
+        "discord_api_url": discord.api_url,
+        "channel_ids": (111, 222),
+        "retry_base_s": 30.0,
+        "stale_sending_s": 120.0,
+    }
+    values.update(overrides)
+    return BotSettings(**values)
+
+
+def queue_game(
+    engine: sa.Engine, replay_id: int, targets: list[str], *, chart: bool = True
+) -> None:
+    """Load a generated game and queue its message as pending for ``targets``."""
+    game = generate_game(replay_id, seed=5)
+    write_replay(engine, game.replay, f"https://stats.example/games/{replay_id}/")
+    message = build_message(
+        summarize(game.replay),
+        f"https://stats.example/games/{replay_id}/",
+        catalogue=Catalogue("ru"),
+    )
+    png = render_chart(game.replay, Catalogue("ru")) if chart else None
+    upsert_notifications(engine, replay_id, targets, to_payload(message), png, announce=True)
+
+
+def rows(engine: sa.Engine) -> list[dict]:
+    with engine.connect() as conn:
+        return [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT id, replay_id, target, status, attempts, last_error, discord_message_id, "
+                    "next_attempt_at > now() AS backing_off FROM notifications ORDER BY id"
+                )
+            )
+        ]

@@ -1,0 +1,274 @@
+"""Delivery against the fake Discord: success, 429, 5xx, 403, 404, concurrency, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import hikari
+import sqlalchemy as sa
+
+from tests.fakes.discord import BOT_TOKEN, FakeDiscord, Script
+from tests.wog_bot.conftest import bot_settings, queue_game, rows
+from wog_bot.app import run_once
+from wog_bot.delivery import ChannelSender, Dispatcher, Senders
+from wog_bot.store import claim
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pending_notifications_are_posted_once_and_marked_sent(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["channel:111", "channel:222"])
+    assert asyncio.run(run_once(bot_settings(discord))) == 2
+    for channel in (111, 222):
+        (message,) = discord.channel_messages(channel)
+        assert message["content"] == "📨 Доступен новый реплей!"
+        assert len(message["embeds"]) == 5
+        assert message["embeds"][0]["image"]["url"] == "attachment://battle.png"
+        assert message["_files"]["battle.png"] > 10_000
+    posts = [r for r in discord.requests if r.method == "POST"]
+    assert all(r.json["allowed_mentions"] == {"parse": []} for r in posts)
+    assert all(
+        r.json["enforce_nonce"] is True and r.json["nonce"].startswith("wog3413n") for r in posts
+    )
+    stored = rows(engine)
+    assert [r["status"] for r in stored] == ["sent", "sent"]
+    ids = {int(m["id"]) for c in (111, 222) for m in discord.channel_messages(c)}
+    assert {r["discord_message_id"] for r in stored} == ids
+    # Nothing left: a second pass posts nothing.
+    assert asyncio.run(run_once(bot_settings(discord))) == 0
+    assert len(discord.all_messages()) == 2
+
+
+def test_429_is_waited_out_and_the_message_posted_once(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["channel:111"])
+    discord.script(
+        "POST /channels/111/messages", Script(429, times=2, headers={"Retry-After": "0.3"})
+    )
+    asyncio.run(run_once(bot_settings(discord, channel_ids=(111,))))
+    assert len(discord.channel_messages(111)) == 1
+    assert rows(engine)[0]["status"] == "sent"
+
+
+def test_5xx_is_retried_later_with_backoff_then_delivered(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["channel:111"])
+    discord.script("POST /channels/111/messages", Script(503, times=-1))
+    settings = bot_settings(discord, channel_ids=(111,))
+    asyncio.run(run_once(settings))
+    (row,) = rows(engine)
+    assert row["status"] == "pending" and row["attempts"] == 1 and row["backing_off"]
+    assert row["last_error"].startswith("503")
+    # Not due yet: another pass does not hammer Discord.
+    before = len(discord.requests)
+    asyncio.run(run_once(settings))
+    assert len(discord.requests) == before
+    # Discord recovers and the backoff has elapsed.
+    discord._scripts.clear()
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE notifications SET next_attempt_at = now()"))
+    asyncio.run(run_once(settings))
+    (row,) = rows(engine)
+    assert row["status"] == "sent" and row["attempts"] == 2
+    assert len(discord.channel_messages(111)) == 1
+
+
+def test_too_many_transient_failures_end_as_failed(discord: FakeDiscord, engine: sa.Engine) -> None:
+    queue_game(engine, 3413, ["channel:111"])
+    discord.script("POST /channels/111/messages", Script(500, times=-1))
+    settings = bot_settings(discord, channel_ids=(111,), max_attempts=2)
+    for _ in range(2):
+        asyncio.run(run_once(settings))
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE notifications SET next_attempt_at = now()"))
+    (row,) = rows(engine)
+    assert row["status"] == "failed"
+    assert row["last_error"].startswith("gave up after 2 attempts; last: 500")
+
+
+def test_permanent_errors_mark_the_row_failed_with_the_reason(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["channel:111", "channel:222"])
+    discord.script("POST /channels/111/messages", Script(403))
+    discord.script("POST /channels/222/messages", Script(404))
+    asyncio.run(run_once(bot_settings(discord)))
+    by_target = {r["target"]: r for r in rows(engine)}
+    assert by_target["channel:111"]["status"] == "failed"
+    assert by_target["channel:111"]["last_error"] == "403 Forbidden: Missing Access (code 50001)"
+    assert by_target["channel:222"]["last_error"] == "404 Not Found: Unknown Channel (code 10003)"
+    assert by_target["channel:111"]["attempts"] == 1
+    assert discord.all_messages() == []
+
+
+def test_two_concurrent_dispatchers_never_double_post(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    for replay_id in range(3400, 3412):
+        queue_game(engine, replay_id, ["channel:111", "channel:222"], chart=False)
+    settings = bot_settings(discord)
+
+    async def both() -> list[int]:
+        return await asyncio.gather(run_once(settings), run_once(settings))
+
+    handled = asyncio.run(both())
+    assert sum(handled) == 24
+    assert all(h > 0 for h in handled)  # both took part
+    nonces = Counter(m["nonce"] for m in discord.all_messages())
+    assert len(nonces) == 24 and set(nonces.values()) == {1}
+    assert {r["status"] for r in rows(engine)} == {"sent"}
+
+
+def test_a_repost_with_the_same_nonce_returns_the_existing_message(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["channel:111"])
+    claimed = claim(engine, ["channel:111"])
+
+    async def post_twice() -> tuple[int, int]:
+        app = hikari.RESTApp(url=discord.api_url)
+        await app.start()
+        async with app.acquire(BOT_TOKEN, hikari.TokenType.BOT) as rest:
+            sender = ChannelSender(rest, [111])
+            first = await sender.send(claimed)
+            second = await sender.send(claimed)
+        await app.close()
+        return first, second
+
+    first, second = asyncio.run(post_twice())
+    assert first == second
+    assert len(discord.channel_messages(111)) == 1
+
+
+def _bot_once(discord: FakeDiscord, db_url: str, **env: str) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "WOG_DATABASE_URL": db_url,
+        "DISCORD_TOKEN": BOT_TOKEN,
+        "WOG_DISCORD_API_URL": discord.api_url,
+        "WOG_DISCORD_CHANNEL_IDS": "111",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "wog_assets.cli", "bot", "--once"],
+        env=environment,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_killed_between_post_and_mark_recovers_without_duplicate_or_loss(
+    discord: FakeDiscord, engine: sa.Engine, db_url: str
+) -> None:
+    queue_game(engine, 3413, ["channel:111"])
+    # Discord stores the message but answers only after 60 s: kill the bot in between.
+    discord.script("POST /channels/111/messages", Script(200, hold_s=60))
+    proc = _bot_once(discord, db_url)
+    deadline = time.monotonic() + 60
+    while not discord.channel_messages(111) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert discord.channel_messages(111), proc.communicate(timeout=5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert rows(engine)[0]["status"] == "sending"
+
+    # The restarted bot sees the stale claim, finds our message in the channel, marks it sent.
+    async def restart() -> None:
+        await run_once(bot_settings(discord, channel_ids=(111,), stale_sending_s=0))
+
+    asyncio.run(restart())
+    (message,) = discord.channel_messages(111)
+    (row,) = rows(engine)
+    assert row["status"] == "sent", row["last_error"]
+    assert row["discord_message_id"] == int(message["id"])
+
+
+def test_a_stale_claim_whose_post_never_arrived_is_posted_again(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["channel:111"])
+    assert claim(engine, ["channel:111"]) is not None  # a dispatcher claimed it, then died
+    asyncio.run(run_once(bot_settings(discord, channel_ids=(111,), stale_sending_s=0)))
+    assert len(discord.channel_messages(111)) == 1
+    assert rows(engine)[0]["status"] == "sent"
+
+
+def test_webhook_mode_needs_no_bot_token(discord: FakeDiscord, engine: sa.Engine) -> None:
+    queue_game(engine, 3413, ["webhook:333"])
+    settings = bot_settings(
+        discord,
+        discord_token=None,
+        channel_ids=(),
+        webhook_url=f"{discord.api_url}/webhooks/333/hook-secret-token",
+    )
+    assert asyncio.run(run_once(settings)) == 1
+    (message,) = discord.webhook_messages[333]
+    assert message["_files"]["battle.png"] > 0
+    request = next(r for r in discord.requests if r.method == "POST")
+    assert request.json["allowed_mentions"] == {"parse": []}
+    assert "Authorization" not in request.headers
+    assert rows(engine)[0]["status"] == "sent"
+
+
+def test_a_stale_webhook_claim_is_failed_with_an_explanation_not_reposted(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["webhook:333"])
+    claim(engine, ["webhook:333"])
+    settings = bot_settings(discord, discord_token=None, channel_ids=(),
+                            webhook_url=f"{discord.api_url}/webhooks/333/hook-secret-token", stale_sending_s=0)  # fmt: skip
+    asyncio.run(run_once(settings))
+    (row,) = rows(engine)
+    assert row["status"] == "failed"
+    assert "wog notifications retry" in row["last_error"]
+    assert discord.all_messages() == []
+
+
+def test_errors_never_leak_the_webhook_token(discord: FakeDiscord, engine: sa.Engine) -> None:
+    queue_game(engine, 3413, ["webhook:333"])
+    discord.script("POST /webhooks/333/hook-secret-token", Script(403))
+    settings = bot_settings(discord, discord_token=None, channel_ids=(),
+                            webhook_url=f"{discord.api_url}/webhooks/333/hook-secret-token")  # fmt: skip
+    asyncio.run(run_once(settings))
+    (row,) = rows(engine)
+    assert row["status"] == "failed" and "hook-secret-token" not in row["last_error"]
+
+
+def test_the_dispatcher_wakes_on_notify(
+    discord: FakeDiscord, engine: sa.Engine, db_url: str
+) -> None:
+    async def scenario() -> float:
+        app = hikari.RESTApp(url=discord.api_url)
+        await app.start()
+        stop = asyncio.Event()
+        async with app.acquire(BOT_TOKEN, hikari.TokenType.BOT) as rest:
+            settings = bot_settings(discord, channel_ids=(111,), poll_interval_s=60)
+            dispatcher = Dispatcher(engine, Senders(ChannelSender(rest, [111])), settings)
+            task = asyncio.create_task(dispatcher.run(stop, db_url))
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            await asyncio.to_thread(queue_game, engine, 3413, ["channel:111"], chart=False)
+            while not discord.channel_messages(111) and time.monotonic() - started < 20:
+                await asyncio.sleep(0.02)
+            elapsed = time.monotonic() - started
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        await app.close()
+        return elapsed
+
+    elapsed = asyncio.run(scenario())
+    assert len(discord.channel_messages(111)) == 1
+    assert elapsed < 30  # far below the 60 s poll: it was the NOTIFY
