@@ -1,0 +1,65 @@
+"""Slash command behaviour (build_reply) on a real warehouse."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from wog_assets.demo.generator import generate_game
+from wog_assets.message.catalogue import Catalogue
+from wog_assets.warehouse import refresh_player_directory, write_replay
+from wog_bot.commands import build_reply, top_killers
+
+RU = Catalogue("ru")
+
+
+def _load(engine: sa.Engine, *ids: int) -> list:
+    games = [generate_game(i, seed=8) for i in ids]
+    for g in games:
+        write_replay(engine, g.replay, f"https://stats.example/games/{g.replay_id}/")
+    refresh_player_directory(engine, ids)
+    return games
+
+
+def test_replay_posts_the_summary_with_the_chart(engine: sa.Engine) -> None:
+    _load(engine, 3413)
+    reply = build_reply("replay", {"id": 3413}, engine, RU)
+    assert not reply.ephemeral
+    assert next(e.title for e in reply.embeds) == "📉 Общая статистика"
+    assert reply.attachment[:4] == b"\x89PNG"
+
+
+def test_unknown_replay_is_a_friendly_ephemeral_error(engine: sa.Engine) -> None:
+    reply = build_reply("replay", {"id": 99999}, engine, RU)
+    assert reply.ephemeral and reply.content == "Игра #99999 не найдена в базе."
+    assert build_reply("last", {}, engine, RU).content == "В базе пока нет игр."
+
+
+def test_last_is_the_newest_game(engine: sa.Engine) -> None:
+    _load(engine, 3413, 3415, 3414)
+    reply = build_reply("last", {}, engine, RU)
+    assert reply.embeds[4].url.endswith("/games/3415/")
+
+
+def test_top_counts_kills_over_the_last_n_games(engine: sa.Engine) -> None:
+    games = _load(engine, 3400, 3401, 3402)
+    expected: dict[int, int] = {}
+    for g in games[-2:]:
+        for f in g.replay.frags:
+            if f.killer_id is not None and not f.teamkill and f.killer_id != f.victim_id:
+                expected[f.killer_id] = expected.get(f.killer_id, 0) + 1
+    counted, ranked = top_killers(engine, 2)
+    assert counted == 2
+    assert [kills for _, _, kills, _ in ranked] == sorted(expected.values(), reverse=True)[
+        : len(ranked)
+    ]
+    assert ranked[0][0] == 1
+    top_id = ranked[0][3]
+    assert expected[top_id] == max(expected.values())
+    reply = build_reply("top", {"games": 2}, engine, RU)
+    assert reply.embeds[0].title == "🏆 Лучшие кибератлеты за 2 игр"
+    assert reply.embeds[0].description.startswith("1. ")
+    assert build_reply("top", {"games": 0}, engine, RU).ephemeral
+
+
+def test_ping() -> None:
+    assert build_reply("ping", {}, None, RU).content == "🏓 pong"  # type: ignore[arg-type]
