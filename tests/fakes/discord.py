@@ -17,6 +17,7 @@ import datetime as dt
 import itertools
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
@@ -45,6 +46,7 @@ class Recorded:
     json: dict | None
     files: dict[str, bytes]
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() when received
 
 
 class FakeDiscord:
@@ -155,7 +157,9 @@ class FakeDiscord:
         path = request.path[len(API) :] if request.path.startswith(API) else request.path
         body, files = await self._read(request)
         with self._lock:
-            self.requests.append(Recorded(request.method, path, body, files, dict(request.headers)))
+            self.requests.append(
+                Recorded(request.method, path, body, files, dict(request.headers), time.monotonic())
+            )
         route = f"{request.method} {path}"
         script = self._next_script(route)
         if script and script.status >= 400:
