@@ -564,8 +564,6 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     import subprocess
     from pathlib import Path
 
-    from wog_assets.instance import WORKSPACE_YAML
-
     env = _dagster_env()
     site = None
     if demo:
@@ -578,7 +576,7 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
             }
         )
     dagster = Path(sys.executable).with_name("dagster")
-    cmd = [str(dagster), "dev", "-w", str(WORKSPACE_YAML), "-h", host, "-p", str(port)]
+    cmd = [str(dagster), "dev", "-m", "wog_assets.definitions", "-h", host, "-p", str(port)]
     click.echo(f"DAGSTER_HOME={env['DAGSTER_HOME']}; UI at http://{host}:{port}")
     proc = subprocess.Popen(cmd, env=os.environ.copy())
     try:
@@ -623,6 +621,57 @@ def _start_demo_site(interval: float):  # type: ignore[no-untyped-def]
 
     threading.Thread(target=publish_more, daemon=True).start()
     return site
+
+
+@main.command("healthcheck")
+@click.option(
+    "--role",
+    type=click.Choice(["code", "webserver", "daemon", "bot", "db"]),
+    envvar="WOG_ROLE",
+    default="db",
+    show_default=True,
+    help="Which process to check (WOG_ROLE in the container).",
+)
+def healthcheck_cmd(role: str) -> None:
+    """Exit 0 if this container's process is healthy (used by the Docker HEALTHCHECK)."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    if role == "code":
+        port = os.environ.get("DAGSTER_CODE_PORT", "4000")
+        result = subprocess.run(
+            ["dagster", "api", "grpc-health-check", "-p", port], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise click.ClickException(
+                f"code server on port {port} is not serving: {result.stdout or result.stderr}"
+            )
+    elif role == "webserver":
+        port = os.environ.get("DAGSTER_WEBSERVER_PORT", "3000")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5).read()
+        except OSError as exc:
+            raise click.ClickException(f"webserver on port {port} does not answer: {exc}") from None
+    elif role == "daemon":
+        result = subprocess.run(
+            ["dagster-daemon", "liveness-check"], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise click.ClickException(f"daemon is not alive: {result.stdout or result.stderr}")
+    elif role == "bot":
+        from wog_bot.delivery import heartbeat_file
+
+        path = heartbeat_file()
+        limit = 3 * float(os.environ.get("WOG_POLL_INTERVAL") or 30) + 30
+        if not path.exists() or time.time() - path.stat().st_mtime > limit:
+            raise click.ClickException(
+                f"bot heartbeat {path} is missing or older than {limit:.0f}s"
+            )
+    else:
+        _engine().dispose()
+    click.echo(f"{role}: healthy")
 
 
 if __name__ == "__main__":

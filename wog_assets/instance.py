@@ -18,7 +18,6 @@ from dbschema.connection import data_dir, database_url, libpq_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
-WORKSPACE_YAML = REPO_ROOT / "workspace.yaml"
 DAGSTER_DATABASE = "dagster"
 EVENT_BATCH_SIZE = "200"
 

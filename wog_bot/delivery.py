@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import aiohttp
@@ -269,6 +271,7 @@ class Dispatcher:
                     await conn.execute("LISTEN wog_notifications")
                     log.info("listening for notifications on %s", ", ".join(self.sender.targets))
                     while not stop.is_set():
+                        heartbeat()
                         await self.deliver_due()
                         wait = self.settings.poll_interval_s
                         due = await asyncio.to_thread(
@@ -281,6 +284,22 @@ class Dispatcher:
             except (psycopg.OperationalError, OSError) as exc:
                 log.warning("notification listener lost its connection (%s); reconnecting", exc)
                 await _sleep_or_stop(stop, 2.0)
+
+
+def heartbeat_file() -> Path:
+    """Touched on every loop of a running dispatcher; ``wog healthcheck`` reads its age."""
+    from dbschema.connection import data_dir
+
+    return Path(os.environ.get("WOG_HEARTBEAT_FILE") or data_dir() / "bot.heartbeat")
+
+
+def heartbeat() -> None:
+    path = heartbeat_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError as exc:  # a read-only disk must not stop delivery
+        log.debug("cannot touch %s: %s", path, exc)
 
 
 async def _wait_for_notify(conn, stop: asyncio.Event, timeout: float) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,34 @@
+# One image for every role: Dagster code server, webserver, daemon, and the bot.
+# The role is chosen by the compose service's command (and WOG_ROLE for the healthcheck).
+
+# --- build: resolve and install the locked dependencies with uv -------------------------------
+FROM python:3.11-slim-bookworm AS build
+RUN pip install --no-cache-dir "uv>=0.9,<1"
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /app
+# Dependencies first: this layer is reused until uv.lock changes.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY dbschema ./dbschema
+COPY wog_assets ./wog_assets
+COPY wog_bot ./wog_bot
+RUN uv sync --frozen --no-dev --no-editable
+
+# --- runtime: no compilers, no uv, a non-root user ------------------------------------------
+FROM python:3.11-slim-bookworm AS runtime
+RUN groupadd --system --gid 10001 wog \
+ && useradd --system --uid 10001 --gid wog --home-dir /home/wog --create-home wog \
+ && mkdir -p /opt/dagster/home /data \
+ && chown -R wog:wog /opt/dagster /data
+WORKDIR /app
+COPY --from=build --chown=wog:wog /app/.venv /app/.venv
+COPY --chown=wog:wog dagster.yaml /opt/dagster/home/dagster.yaml
+COPY --chown=wog:wog dagster.yaml workspace.yaml ./
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    DAGSTER_HOME=/opt/dagster/home \
+    WOG_DATA_DIR=/data \
+    MPLCONFIGDIR=/tmp/matplotlib
+USER wog
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["wog", "healthcheck"]
+CMD ["wog", "--help"]
