@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """Admin URL of the session's Postgres server (SQLAlchemy/psycopg form)."""
     configured = os.environ.get("WOG_TEST_DATABASE_URL")
     if configured:
@@ -34,7 +35,11 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         warnings.simplefilter("ignore")
         import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    # Not under pytest's basetemp: pytest prunes old basetemps when other sessions start, which
+    # would delete a running server's data directory from under it.
+    server = pgserver.get_server(
+        Path(tempfile.mkdtemp(prefix="wog-test-pg-")) / "data", cleanup_mode="delete"
+    )
     yield normalize_url(server.get_uri())
     server.cleanup()
 
