@@ -303,13 +303,22 @@ def heartbeat() -> None:
 
 
 async def _wait_for_notify(conn, stop: asyncio.Event, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Return on a NOTIFY, on ``stop``, or after ``timeout`` seconds.
+
+    The helper tasks are always cancelled and awaited, even when this coroutine is cancelled:
+    a ``notifies()`` generator left running would keep the connection's lock and hang its close.
+    """
     notifies = asyncio.ensure_future(_first_notify(conn, timeout))
     stopped = asyncio.ensure_future(stop.wait())
-    done, pending = await asyncio.wait({notifies, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    for task in done:
-        task.result()
+    try:
+        await asyncio.wait({notifies, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (notifies, stopped):
+            task.cancel()
+        results = await asyncio.gather(notifies, stopped, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
 
 
 async def _first_notify(conn, timeout: float) -> None:  # type: ignore[no-untyped-def]

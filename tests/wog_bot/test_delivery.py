@@ -272,3 +272,32 @@ def test_the_dispatcher_wakes_on_notify(
     elapsed = asyncio.run(scenario())
     assert len(discord.channel_messages(111)) == 1
     assert elapsed < 30  # far below the 60 s poll: it was the NOTIFY
+
+
+def test_sigterm_stops_the_bot_cleanly(discord: FakeDiscord, db_url: str, tmp_path: Path) -> None:
+    environment = {**os.environ, "WOG_DATABASE_URL": db_url, "WOG_DISCORD_API_URL": discord.api_url,
+                   "WOG_DATA_DIR": str(tmp_path)}  # fmt: skip
+    environment.pop("DISCORD_TOKEN", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wog_assets.cli",
+            "bot",
+            "--webhook",
+            f"{discord.api_url}/webhooks/1/tok",
+        ],
+        env=environment,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    heartbeat = tmp_path / "bot.heartbeat"
+    deadline = time.monotonic() + 60
+    while not heartbeat.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert heartbeat.exists(), proc.communicate(timeout=5)[0]
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, output
