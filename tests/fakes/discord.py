@@ -96,8 +96,16 @@ class FakeDiscord:
 
     def stop(self) -> None:
         if self._loop and self._runner:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _shutdown(self) -> None:
+        await self._runner.cleanup()
+        # Handlers still holding a response (Script.hold_s) are cancelled, not abandoned.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def __enter__(self) -> FakeDiscord:
         return self.start()
