@@ -41,11 +41,14 @@ def main() -> None:
     from wog_assets.demo.fake_site import FakeSite
     from wog_assets.demo.generator import generate_games
     from wog_assets.instance import DAGSTER_YAML
+    from wog_assets.message.build import build_message
     from wog_assets.source.client import SiteClient, SourceSettings
     from wog_assets.source.models import combine
     from wog_assets.source.parse import parse_game_page, parse_replay_json
+    from wog_assets.summary import summarize
     from wog_assets.warehouse import (
         load_raw,
+        load_replay,
         refresh_player_directory,
         store_game_page,
         store_replay_json,
@@ -93,6 +96,9 @@ def main() -> None:
                 replay = combine(page, parse_replay_json(raw.json_body, replay_id=rid))
                 write_replay(engine, replay, raw.page_url)
                 refresh_player_directory(engine, [rid])
+                # What the notifications asset does for a backfilled game (no chart, no targets).
+                loaded, page_url = load_replay(engine, rid)
+                build_message(summarize(loaded), page_url, with_chart=False)
         direct = time.perf_counter() - started
 
         # Dagster: batched ranged runs recorded in a Postgres-backed instance.
