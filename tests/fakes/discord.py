@@ -212,6 +212,13 @@ class FakeDiscord:
             if request.query.get("wait") in ("true", "True", "1"):
                 return web.json_response(message)
             return web.Response(status=204)
+        if path == "/oauth2/applications/@me" and request.method == "GET":
+            return web.json_response({
+                "id": APPLICATION_ID, "name": "WOG", "icon": None, "description": "", "bot_public": True,
+                "bot_require_code_grant": False, "verify_key": "00", "flags": 0, "owner": BOT_USER,
+                "team": None, "rpc_origins": [], "terms_of_service_url": None, "privacy_policy_url": None,
+                "approximate_guild_count": 1, "approximate_user_install_count": 0,
+            })  # fmt: skip
         if parts[:1] == ["applications"] and parts[-1] == "commands" and request.method == "PUT":
             with self._lock:
                 self.commands = list(body or [])

@@ -91,3 +91,73 @@ def test_wog_backfill_command_fills_the_warehouse_and_reports_missing_ids(
         loaded = {str(i) for i in range(7000, 7008)}
         assert set(instance.get_dynamic_partitions("replays")) == loaded
         assert instance.get_materialized_partitions(dg.AssetKey("games")) >= loaded
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wog_assets.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_wog_backfill_submit_records_a_backfill_for_the_daemon(
+    tmp_path: Path, db_url: str, dagster_db: str
+) -> None:
+    env = {**os.environ, "WOG_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "home")}
+    result = _cli(["backfill", "--from", "7100", "--to", "7104", "--submit"], env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "submitted backfill" in result.stdout
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        (backfill,) = instance.get_backfills()
+        assert (
+            backfill.status == dg.BulkActionStatus.REQUESTED
+            if hasattr(dg, "BulkActionStatus")
+            else True
+        )
+        subset = backfill.asset_backfill_data.target_subset
+        assert {
+            str(k) for k in subset.get_partitions_subset(dg.AssetKey("games")).get_partition_keys()
+        } == {str(i) for i in range(7100, 7105)}
+        assert instance.get_runs() == []  # nothing ran: the daemon will
+
+
+def test_wog_announce_and_wog_summary(
+    tmp_path: Path, db_url: str, dagster_db: str, engine: sa.Engine
+) -> None:
+    import json
+
+    game = generate_games(7200, 1, seed=6)[0]
+    with FakeSite() as site:
+        site.publish(game)
+        env = {
+            **os.environ,
+            "WOG_BASE_URL": site.url,
+            "WOG_MIN_REQUEST_INTERVAL": "0",
+            "WOG_DATA_DIR": str(tmp_path),
+            "DAGSTER_HOME": str(tmp_path / "home"),
+            "WOG_DISCORD_CHANNEL_IDS": "4242",
+        }
+        announced = _cli(["announce", "7200"], env)
+    assert announced.returncode == 0, announced.stderr[-2000:]
+    assert "replay 7200 queued for channel:4242" in announced.stdout
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT status, attachment IS NOT NULL FROM notifications")
+        ).one()
+    assert tuple(row) == ("pending", True)
+
+    summary = _cli(["summary", "--replay-id", "7200"], env)
+    assert summary.returncode == 0, summary.stderr[-2000:]
+    doc = json.loads(summary.stdout)
+    assert doc["replay_id"] == 7200
+    assert sum(doc["survivors"].values()) == sum(
+        1
+        for p in game.replay.players
+        if p.player_id not in {f.victim_id for f in game.replay.frags}
+    )
+    missing = _cli(["summary", "--replay-id", "1"], env)
+    assert missing.returncode == 1 and "not in the warehouse" in missing.stderr

@@ -63,3 +63,33 @@ def test_top_counts_kills_over_the_last_n_games(engine: sa.Engine) -> None:
 
 def test_ping() -> None:
     assert build_reply("ping", {}, None, RU).content == "🏓 pong"  # type: ignore[arg-type]
+
+
+def test_commands_are_registered_with_discord() -> None:
+    import asyncio
+
+    import hikari
+
+    from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+    from wog_bot.commands import register_commands
+    from wog_bot.settings import BotSettings
+
+    with FakeDiscord() as discord:
+
+        async def register() -> None:
+            app = hikari.RESTApp(url=discord.api_url)
+            await app.start()
+            async with app.acquire(BOT_TOKEN, hikari.TokenType.BOT) as rest:
+                await register_commands(rest, BotSettings(guild_id=777))
+            await app.close()
+
+        asyncio.run(register())
+        put = next(r for r in discord.requests if r.method == "PUT")
+    assert put.path.endswith("/guilds/777/commands")
+    by_name = {c["name"]: c for c in discord.commands}
+    assert set(by_name) == {"replay", "last", "top", "ping"}
+    assert (
+        by_name["replay"]["options"][0]["name"] == "id"
+        and by_name["replay"]["options"][0]["required"] is True
+    )
+    assert by_name["top"]["options"][0]["max_value"] == 500
