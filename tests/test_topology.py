@@ -219,6 +219,33 @@ def test_deployed_topology_delivers_each_new_game_exactly_once(
                         dg.AssetKey(key)
                     ), key
 
+            # History through the daemon, as the UI would submit it: loaded, never announced.
+            submit = subprocess.run(
+                [str(BIN / "wog"), "backfill", "--from", "3400", "--to", "3404", "--submit"],
+                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert submit.returncode == 0, submit.stderr[-2000:]
+            engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
+
+            def history_loaded() -> bool:
+                with engine.connect() as conn:
+                    return (
+                        conn.execute(
+                            sa.text("SELECT count(*) FROM notifications WHERE replay_id < 3405")
+                        ).scalar()
+                        == 5
+                    )
+
+            _wait("the submitted backfill", history_loaded, 240, procs)
+            with engine.connect() as conn:
+                statuses = dict(
+                    conn.execute(sa.text("SELECT replay_id, status FROM notifications")).all()
+                )
+            assert statuses == {3400: "suppressed", 3401: "suppressed", 3402: "suppressed", 3403: "suppressed",
+                                3404: "suppressed", 3405: "sent", 3406: "sent", 3407: "sent"}  # fmt: skip
+            time.sleep(2)
+            assert len(discord.all_messages()) == 3
+
             _screenshots(web_port)
         finally:
             for proc in procs.values():
