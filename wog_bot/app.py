@@ -92,14 +92,26 @@ async def run_rest_only(settings: BotSettings) -> None:
                 watcher = TwitchWatcher(settings, open_state(settings, engine), poster)
                 tasks.append(asyncio.create_task(watcher.run(stop)))
             await stop.wait()
-            await _cancel(tasks)
+            log.info("stopping: finishing the delivery in progress")
+            await _stop(stop, tasks)
     finally:
         await app.close()
         engine.dispose()
 
 
-async def _cancel(tasks: list[asyncio.Task]) -> None:
-    for task in tasks:
+SHUTDOWN_GRACE_S = 20.0  # below compose's stop_grace_period (30 s)
+
+
+async def _stop(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+    """Ask the loops to stop after their current delivery; cancel what outlives the grace."""
+    stop.set()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
+    for task in pending:
+        log.warning(
+            "%s did not stop within %.0fs; cancelling it", task.get_name(), SHUTDOWN_GRACE_S
+        )
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
@@ -142,8 +154,7 @@ def run_gateway(settings: BotSettings) -> None:
     @bot.listen(hikari.StoppingEvent)
     async def on_stopping(_: hikari.StoppingEvent) -> None:
         if state["stop"] is not None:
-            state["stop"].set()
-        await _cancel(state["tasks"])
+            await _stop(state["stop"], state["tasks"])
 
     @bot.listen(hikari.StoppedEvent)
     async def on_stopped(_: hikari.StoppedEvent) -> None:

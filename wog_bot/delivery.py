@@ -202,7 +202,9 @@ class Dispatcher:
                 )
                 await asyncio.to_thread(store.mark_retry, self.engine, claimed, error, delay)
             return True
-        await asyncio.to_thread(store.mark_sent, self.engine, claimed, message_id)
+        # Posted: record it even if we are being cancelled right now (shutdown), so a routine
+        # restart never leaves a delivered row behind as 'sending'.
+        await asyncio.shield(asyncio.to_thread(store.mark_sent, self.engine, claimed, message_id))
         self.delivered += 1
         log.info(
             "notification %s: replay %s posted to %s (message %s)",
@@ -213,10 +215,10 @@ class Dispatcher:
         )
         return True
 
-    async def deliver_due(self) -> int:
-        """Deliver every row that is due now; returns how many were handled."""
+    async def deliver_due(self, stop: asyncio.Event | None = None) -> int:
+        """Deliver every row that is due now (until ``stop``); returns how many were handled."""
         handled = 0
-        while await self.deliver_one():
+        while not (stop and stop.is_set()) and await self.deliver_one():
             handled += 1
         return handled
 
@@ -272,7 +274,7 @@ class Dispatcher:
                     log.info("listening for notifications on %s", ", ".join(self.sender.targets))
                     while not stop.is_set():
                         heartbeat()
-                        await self.deliver_due()
+                        await self.deliver_due(stop)
                         wait = self.settings.poll_interval_s
                         due = await asyncio.to_thread(
                             store.next_due_in, self.engine, self.sender.targets

@@ -166,3 +166,12 @@ def test_late_json_is_retried_on_later_ticks_until_it_succeeds(
         assert (
             conn.exec_driver_sql("SELECT count(*) FROM games WHERE replay_id = 3405").scalar() == 1
         )
+
+
+def test_a_quiet_tick_says_why_it_skipped(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock
+) -> None:
+    first = tick(instance, site, None)
+    quiet = tick(instance, site, first.cursor)
+    assert quiet.run_requests == []
+    assert quiet.skip_reason.skip_message == "no new games (newest listed: 3405); waiting on 3405"

@@ -301,3 +301,37 @@ def test_sigterm_stops_the_bot_cleanly(discord: FakeDiscord, db_url: str, tmp_pa
     proc.send_signal(signal.SIGTERM)
     output = proc.communicate(timeout=20)[0]
     assert proc.returncode == 0, output
+
+
+def test_sigterm_during_a_post_lets_it_finish_and_records_it(
+    discord: FakeDiscord, engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    queue_game(engine, 3413, ["webhook:1"], chart=False)
+    discord.script("POST /webhooks/1/tok", Script(200, hold_s=2))
+    environment = {**os.environ, "WOG_DATABASE_URL": db_url, "WOG_DISCORD_API_URL": discord.api_url,
+                   "WOG_DATA_DIR": str(tmp_path)}  # fmt: skip
+    environment.pop("DISCORD_TOKEN", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wog_assets.cli",
+            "bot",
+            "--webhook",
+            f"{discord.api_url}/webhooks/1/tok",
+        ],
+        env=environment,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not discord.webhook_messages[1] and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)  # Discord has the message; its answer is still on the way
+    output = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0, output
+    (row,) = rows(engine)
+    assert row["status"] == "sent", output
+    assert len(discord.webhook_messages[1]) == 1

@@ -116,6 +116,12 @@ def new_replays(
         run_requests.append(new_replay_run_request(int(key), state["tries"]))
 
     new_cursor = {"max_id": max(max_id, *(g.replay_id for g in listing)), "watch": watch}
+    if not run_requests and not to_register:
+        waiting = f"; waiting on {', '.join(sorted(watch, key=int))}" if watch else ""
+        return dg.SensorResult(
+            skip_reason=f"no new games (newest listed: {listing[0].replay_id}){waiting}",
+            cursor=json.dumps(new_cursor, sort_keys=True),
+        )
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[replays_partitions.build_add_request(to_register)]
