@@ -259,23 +259,10 @@ def test_deployed_topology_delivers_each_new_game_exactly_once(
 
 
 def _screenshots(web_port: int) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
+    from tests.browser import chromium_page
 
     base = f"http://127.0.0.1:{web_port}"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        tab = browser.new_page(viewport={"width": 1500, "height": 1100})
+    with chromium_page(1500, 1100) as tab:
         for name, path, expected in (
             ("lineage", "/locations/wog_assets/asset-groups/warehouse/lineage", "frags"),
             ("partition", "/assets/games?view=partitions&partition=3406", "3406"),
@@ -289,4 +276,3 @@ def _screenshots(web_port: int) -> None:
             body = tab.locator("body").inner_text()
             assert "Unexpected GraphQL error" not in body and "Something went wrong" not in body
             tab.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"))
-        browser.close()

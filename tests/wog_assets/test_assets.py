@@ -29,12 +29,6 @@ def site() -> Iterator[FakeSite]:
         yield fake
 
 
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
-
-
 def _rows(engine: sa.Engine, query: str, **params: object) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text(query), params)]

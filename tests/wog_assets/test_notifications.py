@@ -4,11 +4,9 @@ sent, NOTIFY on pending; and the HTML preview in a real browser."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -35,12 +33,6 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSite]:
     with FakeSite() as fake:
         fake.publish(*GAMES)
         yield fake
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
 
 
 def _notifications(engine: sa.Engine) -> list[tuple]:
@@ -145,9 +137,6 @@ def test_preview_renders_in_a_real_browser(tmp_path: Path) -> None:
 
     from wog_assets.cli import main
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
     game = generate_game(3413, seed=1)
     page, replay, out = tmp_path / "g.html", tmp_path / "g.json", tmp_path / "preview.html"
     page.write_text(game.page_html, encoding="utf-8")
@@ -157,20 +146,10 @@ def test_preview_renders_in_a_real_browser(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
 
-    from playwright.sync_api import sync_playwright
+    from tests.browser import chromium_page
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        tab = browser.new_page(viewport={"width": 900, "height": 900})
+    with chromium_page(900, 900) as tab:
         tab.goto(out.as_uri())
         assert tab.locator(".embed").count() == 5
         assert tab.locator(".title").first.inner_text().endswith("Общая статистика")
@@ -178,5 +157,4 @@ def test_preview_renders_in_a_real_browser(tmp_path: Path) -> None:
         width = tab.locator("img.image").evaluate("img => img.naturalWidth")
         assert width == 800
         tab.screenshot(path=str(ARTIFACTS / "preview.png"), full_page=True)
-        browser.close()
     assert (ARTIFACTS / "preview.png").stat().st_size > 10_000

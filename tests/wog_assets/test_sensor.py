@@ -32,12 +32,6 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSite]:
         yield fake
 
 
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1_700_000_000.0

@@ -274,25 +274,31 @@ def test_the_dispatcher_wakes_on_notify(
     assert elapsed < 30  # far below the 60 s poll: it was the NOTIFY
 
 
-def test_sigterm_stops_the_bot_cleanly(discord: FakeDiscord, db_url: str, tmp_path: Path) -> None:
+def _webhook_bot(discord: FakeDiscord, db_url: str, data_dir: Path) -> subprocess.Popen:
+    """`wog bot --webhook …` as its own process (as in a container)."""
     environment = {**os.environ, "WOG_DATABASE_URL": db_url, "WOG_DISCORD_API_URL": discord.api_url,
-                   "WOG_DATA_DIR": str(tmp_path)}  # fmt: skip
+                   "WOG_DATA_DIR": str(data_dir)}  # fmt: skip
     environment.pop("DISCORD_TOKEN", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wog_assets.cli",
-            "bot",
-            "--webhook",
-            f"{discord.api_url}/webhooks/1/tok",
-        ],
+    command = [
+        sys.executable,
+        "-m",
+        "wog_assets.cli",
+        "bot",
+        "--webhook",
+        f"{discord.api_url}/webhooks/1/tok",
+    ]
+    return subprocess.Popen(
+        command,
         env=environment,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def test_sigterm_stops_the_bot_cleanly(discord: FakeDiscord, db_url: str, tmp_path: Path) -> None:
+    proc = _webhook_bot(discord, db_url, tmp_path)
     heartbeat = tmp_path / "bot.heartbeat"
     deadline = time.monotonic() + 60
     while not heartbeat.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -308,24 +314,7 @@ def test_sigterm_during_a_post_lets_it_finish_and_records_it(
 ) -> None:
     queue_game(engine, 3413, ["webhook:1"], chart=False)
     discord.script("POST /webhooks/1/tok", Script(200, hold_s=2))
-    environment = {**os.environ, "WOG_DATABASE_URL": db_url, "WOG_DISCORD_API_URL": discord.api_url,
-                   "WOG_DATA_DIR": str(tmp_path)}  # fmt: skip
-    environment.pop("DISCORD_TOKEN", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wog_assets.cli",
-            "bot",
-            "--webhook",
-            f"{discord.api_url}/webhooks/1/tok",
-        ],
-        env=environment,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = _webhook_bot(discord, db_url, tmp_path)
     deadline = time.monotonic() + 60
     while not discord.webhook_messages[1] and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
