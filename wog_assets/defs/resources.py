@@ -1,5 +1,6 @@
 """Resources: the stats site client and the warehouse, configured from the environment."""
 
+import dataclasses
 import os
 
 import dagster as dg
@@ -22,9 +23,7 @@ class StatsSiteResource(dg.ConfigurableResource):
             min_interval=self.min_request_interval,
             max_retries=self.max_retries,
         )
-        if overrides:
-            settings = SourceSettings(**{**settings.__dict__, **overrides})
-        return SiteClient(settings)
+        return SiteClient(dataclasses.replace(settings, **overrides))
 
 
 class WarehouseResource(dg.ConfigurableResource):
