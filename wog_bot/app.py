@@ -120,6 +120,11 @@ async def _stop(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
 
 def run_gateway(settings: BotSettings) -> None:
     """Gateway mode: a bot user with slash commands; blocks until the bot is closed."""
+    build_gateway_bot(settings).run(close_passed_executor=True)
+
+
+def build_gateway_bot(settings: BotSettings) -> hikari.GatewayBot:
+    """The gateway bot with its lifecycle listeners and command handler (not started)."""
     from wog_bot.commands import register_commands, respond
     from wog_bot.twitch import ChannelAlertPoster, TwitchWatcher, open_state
 
@@ -166,4 +171,4 @@ def run_gateway(settings: BotSettings) -> None:
         if isinstance(event.interaction, hikari.CommandInteraction):
             await respond(event.interaction, state["engine"])
 
-    bot.run(close_passed_executor=True)
+    return bot

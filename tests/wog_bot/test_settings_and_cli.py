@@ -83,3 +83,21 @@ def test_bot_without_token_or_webhook_says_what_to_set(monkeypatch: pytest.Monke
     result = CliRunner().invoke(main, ["bot"])
     assert result.exit_code == 1
     assert "set DISCORD_TOKEN (gateway mode) or pass --webhook URL" in result.output
+
+
+def test_gateway_bot_wires_its_lifecycle() -> None:
+    import hikari
+
+    from wog_bot.app import build_gateway_bot
+
+    token = "OTAwMDAwMDAwMDAwMDAwMDAx.GfakeA.fake-signature-for-tests"  # shaped like a bot token
+    settings = BotSettings(
+        discord_token=token, discord_api_url="http://127.0.0.1:9/api/v10", channel_ids=(1,)
+    )
+    bot = build_gateway_bot(settings)
+    for event in (hikari.StartingEvent, hikari.StartedEvent, hikari.StoppingEvent, hikari.StoppedEvent,
+                  hikari.InteractionCreateEvent):  # fmt: skip
+        assert len(bot.get_listeners(event)) == 1, event
+    assert bot.rest.http_settings is not None
+    with pytest.raises(SystemExit, match="DISCORD_TOKEN"):
+        build_gateway_bot(BotSettings())
