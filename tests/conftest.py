@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -109,3 +111,20 @@ def engine(db_url: str) -> Iterator[Engine]:
 def tmp_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WOG_DATA_DIR", str(tmp_path / "wogdata"))
     return tmp_path / "wogdata"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_wog(
+    *args: str, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``wog`` command as a user would, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "wog_assets.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

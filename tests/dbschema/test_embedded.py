@@ -17,19 +17,13 @@ from dbschema.connection import (
     redact_url,
     stop_embedded_server,
 )
+from tests.conftest import run_wog
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _wog(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wog_assets.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_wog(*args, env=env, timeout=120)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests.conftest import run_wog
 from wog_assets.demo.fake_site import FakeSite
 from wog_assets.demo.generator import generate_games
 from wog_assets.instance import prepare_dagster_home
@@ -94,14 +95,7 @@ def test_wog_backfill_command_fills_the_warehouse_and_reports_missing_ids(
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wog_assets.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_wog(*args, env=env)
 
 
 def test_wog_backfill_submit_records_a_backfill_for_the_daemon(
