@@ -9,7 +9,9 @@ WORKDIR /app
 # Dependencies first: this layer is reused until uv.lock changes.
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
+COPY wog_core ./wog_core
 COPY dbschema ./dbschema
+COPY wog_warehouse ./wog_warehouse
 COPY wog_assets ./wog_assets
 COPY wog_bot ./wog_bot
 RUN uv sync --frozen --no-dev --no-editable

@@ -43,17 +43,11 @@ def main() -> None:
     from wog_assets.instance import DAGSTER_YAML
     from wog_assets.message.build import build_message
     from wog_assets.source.client import SiteClient, SourceSettings
-    from wog_assets.source.models import combine
     from wog_assets.source.parse import parse_game_page, parse_replay_json
     from wog_assets.summary import summarize
-    from wog_assets.warehouse import (
-        load_raw,
-        load_replay,
-        refresh_player_directory,
-        store_game_page,
-        store_replay_json,
-        write_replay,
-    )
+    from wog_core.models import combine
+    from wog_warehouse.raw import load_raw, store_game_page, store_replay_json
+    from wog_warehouse.replays import load_replay, refresh_player_directory, write_replay
 
     first = 10_000
     last = first + args.replays - 1
@@ -79,6 +73,7 @@ def main() -> None:
     home.mkdir()
     shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
     os.environ["DAGSTER_POSTGRES_URL"] = libpq_url(url("dagster"))
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "200")  # as `wog backfill` exports it
 
     with FakeSite() as site:
         site.publish(*games)

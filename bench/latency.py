@@ -35,9 +35,10 @@ def main() -> None:
     from wog_assets.demo.generator import GameOptions, generate_game
     from wog_assets.message.build import build_message, to_payload
     from wog_assets.summary import summarize
-    from wog_assets.warehouse import upsert_notifications, write_replay
     from wog_bot.delivery import ChannelSender, Dispatcher, Senders
-    from wog_bot.settings import BotSettings
+    from wog_core.settings import BotSettings
+    from wog_warehouse.queue import enqueue
+    from wog_warehouse.replays import write_replay
 
     server = pgserver.get_server(tempfile.mkdtemp(prefix="woglat"), cleanup_mode="delete")
     url = normalize_url(server.get_uri())
@@ -80,7 +81,7 @@ def main() -> None:
 
         committed: dict[int, float] = {}
         for replay_id, payload in payloads.items():
-            upsert_notifications(engine, replay_id, ["channel:111"], payload, None, announce=True)
+            enqueue(engine, replay_id, ["channel:111"], payload, None, announce=True)
             committed[replay_id] = time.monotonic()
             time.sleep(args.gap)
         deadline = time.monotonic() + 60

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-DEFAULT_DATA_DIR = ".wog"
+from wog_core import settings
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -24,7 +24,7 @@ class DatabaseUnavailable(RuntimeError):
 
 def data_dir() -> Path:
     """The directory for local state (embedded Postgres, Dagster home): ``WOG_DATA_DIR``."""
-    return Path(os.environ.get("WOG_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
+    return settings.current().data_dir
 
 
 def embedded_server_uri(pgdata: Path | None = None) -> str:
@@ -51,7 +51,7 @@ def database_url() -> str:
 
     ``WOG_DATABASE_URL`` when set; otherwise the embedded server, started if needed.
     """
-    configured = os.environ.get("WOG_DATABASE_URL", "").strip()
+    configured = settings.current().database_url
     return normalize_url(configured or embedded_server_uri())
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from wog_assets.sides import SIDE_CODES
+from wog_core.sides import SIDE_CODES
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

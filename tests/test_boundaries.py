@@ -1,20 +1,50 @@
-"""Package boundaries from DESIGN.md: the bot and the pure modules never load Dagster."""
+"""Package boundaries from DESIGN.md and the layout in the README, checked on the source.
+
+Layers, lowest first: ``wog_core`` → ``dbschema`` → ``wog_warehouse`` → ``wog_assets`` and
+``wog_bot``. A package imports only from the layers below it (and itself); the bot uses the
+pure parts of ``wog_assets`` (messages, summaries) but never its Dagster code or its CLI, and
+nothing but the bot and the CLI's launcher imports the bot. The pure modules never load Dagster.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("wog_core", "dbschema", "wog_warehouse", "wog_assets", "wog_bot")
+
+# What each package may import of ours (besides itself).
+ALLOWED = {
+    "wog_core": set(),
+    "dbschema": {"wog_core"},
+    "wog_warehouse": {"wog_core", "dbschema"},
+    "wog_assets": {"wog_core", "dbschema", "wog_warehouse"},
+    "wog_bot": {"wog_core", "dbschema", "wog_warehouse", "wog_assets"},
+}
+# The parts of wog_assets the bot may use: pure, no Dagster, no command line.
+BOT_MAY_USE = ("wog_assets.message", "wog_assets.summary")
+# Only the command line starts the bot.
+BOT_IMPORTERS = ("wog_assets.cli",)
+
 PURE = [
+    "wog_core",
+    "wog_core.settings",
+    "wog_core.models",
+    "wog_warehouse.queue",
+    "wog_warehouse.replays",
+    "wog_warehouse.raw",
+    "wog_warehouse.quality",
     "wog_assets",
     "wog_assets.source.parse",
     "wog_assets.source.client",
     "wog_assets.summary",
     "wog_assets.message.build",
     "wog_assets.message.chart",
-    "wog_assets.warehouse",
     "wog_assets.cli",
     "dbschema",
     "wog_bot.app",
@@ -22,6 +52,106 @@ PURE = [
     "wog_bot.commands",
     "wog_bot.twitch",
 ]
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found.append((name, path))
+    return found
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module ``path`` imports, at any depth (functions included)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+MODULES = _modules()
+
+
+@pytest.mark.parametrize("module,path", MODULES, ids=[m for m, _ in MODULES])
+def test_imports_follow_the_layers(module: str, path: Path) -> None:
+    package = module.split(".")[0]
+    for imported in _imports(path):
+        top = imported.split(".")[0]
+        if top not in PACKAGES or top == package:
+            continue
+        if top == "wog_bot":
+            assert module.startswith(BOT_IMPORTERS), f"{module} imports the bot ({imported})"
+            continue
+        assert top in ALLOWED[package], f"{module} imports {imported}: {package} may not use {top}"
+        if package == "wog_bot" and top == "wog_assets":
+            assert imported.startswith(BOT_MAY_USE), f"{module} imports {imported}"
+
+
+def _attribute_uses(path: Path, attribute: str) -> list[ast.AST]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == attribute
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+    ]
+
+
+def test_only_the_settings_and_launchers_read_the_environment() -> None:
+    readers = {
+        m for m, p in MODULES if _attribute_uses(p, "environ") or _attribute_uses(p, "getenv")
+    }
+    # wog_core.settings reads everything; `wog dev` passes the environment on to Dagster.
+    assert readers <= {"wog_core.settings", "wog_assets.cli.pipeline"}, readers
+    assert len(readers) <= 4
+
+
+def test_only_the_settings_write_the_environment() -> None:
+    writers = set()
+    for module, path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            target = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in ("update", "setdefault", "pop", "__setitem__"):
+                    target = node.func.value
+            elif isinstance(node, ast.Assign | ast.Delete):
+                for t in getattr(node, "targets", []):
+                    if isinstance(t, ast.Subscript):
+                        target = t.value
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr == "environ"
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "os"
+            ):
+                writers.add(module)
+    assert writers == {"wog_core.settings"}, writers
+
+
+def test_only_the_queue_touches_the_notifications_table() -> None:
+    users = set()
+    for module, path in MODULES:
+        text = path.read_text(encoding="utf-8")
+        if module.startswith("dbschema"):
+            continue
+        if "wog_notifications" in text or any(
+            name in ("dbschema.tables.notifications",) for name in _imports(path)
+        ):
+            users.add(module)
+        if "t.notifications" in text or "tables.notifications" in text:
+            users.add(module)
+    assert users == {"wog_warehouse.queue"}, users
 
 
 @pytest.mark.parametrize("module", PURE)
@@ -32,3 +162,21 @@ def test_module_does_not_import_dagster(module: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", f"{module} pulls in {result.stdout.strip()}"
+
+
+def test_the_readme_layout_table_matches_the_tree() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    named = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            first_column = line.split("|")[1]
+            named |= {part.rstrip("/") for part in first_column.split("`")[1::2]}
+    for name in named:
+        assert (ROOT / name).exists(), f"README names {name}, which does not exist"
+    for package in PACKAGES:
+        for child in sorted((ROOT / package).iterdir()):
+            if child.name.startswith(("_", ".")) or child.suffix not in (".py", ""):
+                continue
+            relative = f"{package}/{child.name}"
+            assert package in named or relative in named, f"README's layout omits {relative}"

@@ -1,4 +1,4 @@
-"""Backfills of replay id ranges, in batched ranged runs recorded in the Dagster instance.
+"""Backfills of replay id ranges and announcements of single games, as runs recorded in Dagster.
 
 ``run_backfill`` registers the ids as partitions and executes them in runs of at most
 ``batch`` partitions (the assets' ``BackfillPolicy.multi_run`` size), in this process, each run
@@ -9,7 +9,6 @@ records a backfill exactly as the UI's "Materialize" dialog does, for a running 
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.selection import replay_assets
-from wog_assets.instance import EVENT_BATCH_SIZE
+from wog_warehouse.replays import loaded_ids
 
 BACKFILL_TAG = "wog/backfill"
 RANGE_START = "dagster/asset_partition_range_start"
@@ -84,7 +83,6 @@ def run_backfill(
     # connection instead of Dagster's default of a new connection per event (as the webserver
     # does); statement_timeout 0 = none.
     instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
-    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
     keys = register_partitions(instance, list(range(first, last + 1)))
     report = BackfillReport(
         backfill_id=f"wog-{first}-{last}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
@@ -126,17 +124,6 @@ def failure_text(result: dg.ExecuteInProcessResult) -> str:
     return "run failed"
 
 
-def missing_ids(engine: sa.Engine, first: int, last: int) -> list[int]:
-    """Ids in the range the site did not have (recorded by the raw assets)."""
-    from dbschema.tables import replay_misses
-
-    query = sa.select(replay_misses.c.replay_id.distinct()).where(
-        replay_misses.c.replay_id.between(first, last)
-    )
-    with engine.connect() as conn:
-        return sorted(conn.execute(query).scalars())
-
-
 def submit_backfill(
     defs: dg.Definitions, instance: dg.DagsterInstance, first: int, last: int
 ) -> str:
@@ -171,12 +158,36 @@ def prune_missing_partitions(
     A ranged run marks every partition of its range as materialized (with the missing ids in
     its metadata); removing them keeps the UI's partition view honest.
     """
-    from dbschema.tables import games
-
-    with engine.connect() as conn:
-        loaded = set(
-            conn.execute(sa.select(games.c.replay_id).where(games.c.replay_id.in_(ids))).scalars()
-        )
+    loaded = loaded_ids(engine, ids)
     for rid in ids:
         if rid not in loaded:
             instance.delete_dynamic_partition(replays_partitions.name, str(rid))
+
+
+class AnnounceFailed(RuntimeError):
+    """The game could not be loaded or its message not queued; the message says why."""
+
+
+def announce(
+    defs: dg.Definitions, instance: dg.DagsterInstance, engine: sa.Engine, replay_id: int
+) -> str:
+    """Queue ``replay_id``'s Discord message for posting; returns the run id.
+
+    Runs only the ``notifications`` asset when the game is already in the warehouse, else every
+    replay asset (fetching it first). The run is tagged ``wog/trigger=announce``.
+    """
+    from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
+
+    selection = [dg.AssetKey("notifications")] if loaded_ids(engine, [replay_id]) else None
+    register_partitions(instance, [replay_id])
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance,
+        partition_key=str(replay_id),
+        asset_selection=selection,
+        tags={TRIGGER_TAG: "announce", REPLAY_TAG: str(replay_id)},
+        raise_on_error=False,
+        run_config=QUIET,
+    )
+    if not result.success:
+        raise AnnounceFailed(f"replay {replay_id} could not be announced: {failure_text(result)}")
+    return result.run_id

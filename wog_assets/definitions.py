@@ -1,14 +1,31 @@
-"""The Dagster code location: ``dagster dev -m wog_assets.definitions`` (or workspace.yaml)."""
+"""The Dagster code location: ``dagster dev -m wog_assets.definitions`` (or workspace.yaml).
+
+The definitions are built when Dagster loads the code location (``@dg.definitions``), from the
+process's settings: nothing is read from the environment at import time.
+"""
 
 import dagster as dg
 
+from wog_assets.defs.assets import backfill_policy
 from wog_assets.defs.resources import default_resources
 from wog_assets.defs.selection import replay_assets
-from wog_assets.defs.sensors import new_replays
+from wog_assets.defs.sensors import build_new_replays_sensor
+from wog_core import settings as wog_settings
+from wog_core.settings import Settings
 
-defs = dg.Definitions(
-    assets=replay_assets,
-    sensors=[new_replays],
-    resources=default_resources(),
-    executor=dg.in_process_executor,
-)
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The code location for ``settings``: replay assets, the sensor, resources."""
+    policy = backfill_policy(settings.pipeline.backfill_batch)
+    assets = [asset.with_attributes(backfill_policy=policy) for asset in replay_assets]
+    return dg.Definitions(
+        assets=assets,
+        sensors=[build_new_replays_sensor(settings.pipeline.sensor_interval_s, assets)],
+        resources=default_resources(settings),
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(wog_settings.current())

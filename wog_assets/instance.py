@@ -7,7 +7,6 @@ is a ``dagster`` database next to the warehouse (``DAGSTER_POSTGRES_URL`` overri
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,16 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from dbschema.connection import data_dir, database_url, libpq_url
+from wog_core.settings import current as current_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 DAGSTER_DATABASE = "dagster"
-EVENT_BATCH_SIZE = "200"
 
 
 def dagster_storage_url(warehouse_url: str) -> str:
     """``DAGSTER_POSTGRES_URL``, else a ``dagster`` database on the warehouse's server (created)."""
-    configured = os.environ.get("DAGSTER_POSTGRES_URL", "").strip()
+    configured = current_settings().dagster.postgres_url
     if configured:
         return configured
     url = make_url(warehouse_url)
@@ -45,7 +44,8 @@ def prepare_dagster_home(home: Path | None = None) -> dict[str, str]:
     The returned mapping has DAGSTER_HOME, DAGSTER_POSTGRES_URL and WOG_DATABASE_URL (the
     resolved warehouse URL, so child processes do not each resolve the embedded server).
     """
-    home = Path(os.environ.get("DAGSTER_HOME") or home or data_dir() / "dagster_home").resolve()
+    dagster = current_settings().dagster
+    home = Path(dagster.home or home or data_dir() / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     if (
         not (home / "dagster.yaml").exists()
@@ -56,7 +56,7 @@ def prepare_dagster_home(home: Path | None = None) -> dict[str, str]:
     return {
         # Store a step's asset materializations in one write per batch instead of one per
         # partition: a 50-replay backfill run emits 350 of them.
-        "DAGSTER_EVENT_BATCH_SIZE": os.environ.get("DAGSTER_EVENT_BATCH_SIZE") or EVENT_BATCH_SIZE,
+        "DAGSTER_EVENT_BATCH_SIZE": dagster.event_batch_size,
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_URL": dagster_storage_url(warehouse),
         "WOG_DATABASE_URL": warehouse,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 import msgspec
 
-from wog_assets.sides import SIDE_ORDER, Side
-from wog_assets.source.models import Commander, Frag, Replay
+from wog_core.models import Commander, Frag, Replay
+from wog_core.sides import SIDE_ORDER, Side
 
 TOP_ROWS = 5
 
@@ -89,15 +90,25 @@ def format_mission_time(seconds: int) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def dense_ranks(values: Iterable[object]) -> list[int]:
+    """Dense ranks (1, 1, 2, 3, …) of values sorted best first: equal values share a rank."""
+    ranks: list[int] = []
+    rank, previous, first = 0, None, True
+    for value in values:
+        if first or value != previous:
+            rank, previous, first = rank + 1, value, False
+        ranks.append(rank)
+    return ranks
+
+
 def _dense_ranked(counts: Counter[int], names: dict[int, str]) -> list[RankedPlayer]:
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], names[kv[0]].casefold(), kv[0]))
-    ranked: list[RankedPlayer] = []
-    rank, previous = 0, None
-    for player_id, count in ordered[:TOP_ROWS]:
-        if count != previous:
-            rank, previous = rank + 1, count
-        ranked.append(RankedPlayer(player_id, names[player_id], count, rank))
-    return ranked
+    ordered = ordered[:TOP_ROWS]
+    ranks = dense_ranks(count for _, count in ordered)
+    return [
+        RankedPlayer(player_id, names[player_id], count, rank)
+        for (player_id, count), rank in zip(ordered, ranks, strict=True)
+    ]
 
 
 def summarize(replay: Replay) -> ReplaySummary:

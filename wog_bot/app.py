@@ -18,7 +18,7 @@ import hikari
 from sqlalchemy.engine import Engine
 
 from wog_bot.delivery import ChannelSender, Dispatcher, Senders, WebhookSender
-from wog_bot.settings import BotSettings
+from wog_core.settings import BotSettings
 
 log = logging.getLogger("wog_bot")
 
@@ -40,8 +40,8 @@ def _senders(
     senders = []
     if settings.channel_ids and settings.discord_token:
         senders.append(ChannelSender(rest, list(settings.channel_ids)))
-    if settings.webhook_url:
-        senders.append(WebhookSender(webhook_rest or rest, settings.webhook_url))
+    if settings.webhook:
+        senders.append(WebhookSender(webhook_rest or rest, settings.webhook))
     if not senders:
         raise SystemExit(
             "nothing to deliver to: set WOG_DISCORD_CHANNEL_IDS (with DISCORD_TOKEN) or WOG_DISCORD_WEBHOOK_URL"
@@ -85,10 +85,10 @@ async def run_rest_only(settings: BotSettings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with app.acquire(None) as webhook_rest:
-            senders = Senders(WebhookSender(webhook_rest, settings.webhook_url))  # type: ignore[arg-type]
+            senders = Senders(WebhookSender(webhook_rest, settings.webhook))  # type: ignore[arg-type]
             tasks = [asyncio.create_task(Dispatcher(engine, senders, settings).run(stop, url))]
             if settings.twitch_enabled:
-                poster = WebhookAlertPoster(webhook_rest, settings.webhook_url)  # type: ignore[arg-type]
+                poster = WebhookAlertPoster(webhook_rest, settings.webhook)  # type: ignore[arg-type]
                 watcher = TwitchWatcher(settings, open_state(settings, engine), poster)
                 tasks.append(asyncio.create_task(watcher.run(stop)))
             await stop.wait()
@@ -125,6 +125,7 @@ def run_gateway(settings: BotSettings) -> None:
 
 def build_gateway_bot(settings: BotSettings) -> hikari.GatewayBot:
     """The gateway bot with its lifecycle listeners and command handler (not started)."""
+    from wog_assets.message.catalogue import Catalogue
     from wog_bot.commands import register_commands, respond
     from wog_bot.twitch import ChannelAlertPoster, TwitchWatcher, open_state
 
@@ -134,6 +135,7 @@ def build_gateway_bot(settings: BotSettings) -> hikari.GatewayBot:
         settings.discord_token, rest_url=settings.discord_api_url, intents=hikari.Intents.GUILDS
     )
     state: dict = {"tasks": [], "stop": None}
+    catalogue = Catalogue(settings.language)
 
     @bot.listen(hikari.StartingEvent)
     async def on_starting(_: hikari.StartingEvent) -> None:
@@ -169,6 +171,6 @@ def build_gateway_bot(settings: BotSettings) -> hikari.GatewayBot:
     @bot.listen(hikari.InteractionCreateEvent)
     async def on_interaction(event: hikari.InteractionCreateEvent) -> None:
         if isinstance(event.interaction, hikari.CommandInteraction):
-            await respond(event.interaction, state["engine"])
+            await respond(event.interaction, state["engine"], catalogue)
 
     return bot

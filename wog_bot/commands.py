@@ -1,17 +1,19 @@
-"""Slash commands: /replay id, /last, /top games, /ping.
+"""Slash commands: /replay id, /last, /top games, /ping — a table of typed handlers.
 
-``build_reply`` is the whole behaviour (database in, reply out) and is tested directly; the
-hikari glue below only converts options and sends the reply.
+Each :class:`Command` names its handler and its typed options; :func:`build_reply` validates the
+options a user gave against that table and calls the handler (database in, reply out), and
+:func:`register_commands` registers the same table with Discord. Every string comes from the
+message catalogue, every query from :mod:`wog_bot.store`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import hikari
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wog_assets.message import limits
@@ -20,12 +22,18 @@ from wog_assets.message.catalogue import Catalogue
 from wog_assets.message.chart import CHART_FILENAME, render_chart
 from wog_assets.message.escape import escape_markdown
 from wog_assets.summary import summarize
-from wog_assets.warehouse import load_replay
-from wog_bot.settings import BotSettings
+from wog_bot import store
+from wog_bot.store import top_killers
+from wog_core.settings import BotSettings
+from wog_warehouse.replays import load_replay
+
+__all__ = ["COMMANDS", "Reply", "build_reply", "register_commands", "respond", "top_killers"]
 
 log = logging.getLogger("wog_bot.commands")
 TOP_DEFAULT_GAMES = 10
 TOP_MAX_GAMES = 500
+# Discord shows a command in the user's language when it has a localization for it.
+_LOCALES = {"ru": hikari.Locale.RU, "en": hikari.Locale.EN_US}
 
 
 @dataclass
@@ -36,146 +44,180 @@ class Reply:
     ephemeral: bool = False
 
 
-def _replay_reply(engine: Engine, replay_id: int, catalogue: Catalogue) -> Reply:
+@dataclass(frozen=True)
+class IntOption:
+    """An integer option; ``invalid`` is the catalogue key of the error for a bad value."""
+
+    name: str
+    description: str
+    invalid: str
+    required: bool = False
+    default: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+
+    def read(self, given: dict[str, object]) -> int | None:
+        """The option's value from what the user gave, or None when it is missing or bad."""
+        value = given.get(self.name, self.default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        if self.min_value is not None and value < self.min_value:
+            return None
+        if self.max_value is not None and value > self.max_value:
+            return None
+        return value
+
+
+Handler = Callable[..., Reply]  # handler(engine, catalogue, **options)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # catalogue key
+    handler: Handler
+    options: tuple[IntOption, ...] = ()
+
+
+def _replay(engine: Engine, t: Catalogue, *, replay_id: int) -> Reply:
     loaded = load_replay(engine, replay_id)
     if loaded is None:
-        text = {
-            "ru": f"Игра #{replay_id} не найдена в базе.",
-            "en": f"Game #{replay_id} is not in the database.",
-        }
-        return Reply(content=text[catalogue.lang], ephemeral=True)
+        return Reply(content=t("cmd_replay_missing", replay_id=replay_id), ephemeral=True)
     replay, page_url = loaded
-    message = build_message(summarize(replay), page_url, catalogue=catalogue)
-    return Reply(content=None, embeds=message.embeds, attachment=render_chart(replay, catalogue))
+    message = build_message(summarize(replay), page_url, catalogue=t)
+    return Reply(embeds=message.embeds, attachment=render_chart(replay, t))
 
 
-def top_killers(engine: Engine, games: int) -> tuple[int, list[tuple[int, str, int, int]]]:
-    """(games counted, [(rank, nickname, kills, player_id)]) over the last ``games`` games."""
-    query = sa.text(
-        """
-        WITH recent AS (SELECT replay_id FROM games ORDER BY replay_id DESC LIMIT :games)
-        SELECT f.killer_id,
-               coalesce(d.nickname, '#' || f.killer_id) AS nickname,
-               count(*) AS kills
-        FROM frags f
-        LEFT JOIN player_directory d ON d.player_id = f.killer_id
-        WHERE f.replay_id IN (SELECT replay_id FROM recent)
-          AND f.killer_id IS NOT NULL AND NOT f.is_teamkill AND f.killer_id <> f.victim_id
-        GROUP BY f.killer_id, d.nickname
-        ORDER BY kills DESC, lower(coalesce(d.nickname, '')), f.killer_id
-        LIMIT 10
-        """
+def replay_command(engine: Engine, t: Catalogue, id: int) -> Reply:
+    return _replay(engine, t, replay_id=id)
+
+
+def last_command(engine: Engine, t: Catalogue) -> Reply:
+    latest = store.latest_replay_id(engine)
+    if latest is None:
+        return Reply(content=t("cmd_no_games"), ephemeral=True)
+    return _replay(engine, t, replay_id=int(latest))
+
+
+def top_command(engine: Engine, t: Catalogue, games: int) -> Reply:
+    counted, ranked = top_killers(engine, games)
+    if not ranked:
+        return Reply(content=t("cmd_no_frags"), ephemeral=True)
+    lines = [
+        t("rank_line", rank=row.rank, nickname=escape_markdown(limits.shorten(row.nickname, 64)),
+          count=row.kills)
+        for row in ranked
+    ]  # fmt: skip
+    embed = hikari.Embed(
+        title=t("cmd_top_title", games=counted),
+        description=limits.fit_lines(lines, limits.DESCRIPTION, t("more", n="{n}")),
+        color=COLOUR,
     )
-    with engine.connect() as conn:
-        counted = conn.execute(
-            sa.text(
-                "SELECT count(*) FROM (SELECT 1 FROM games ORDER BY replay_id DESC LIMIT :g) x"
+    return Reply(embeds=[embed])
+
+
+def ping_command(engine: Engine, t: Catalogue) -> Reply:
+    return Reply(content=t("cmd_pong"), ephemeral=True)
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command(
+            "replay",
+            "cmd_replay",
+            replay_command,
+            (
+                IntOption(
+                    "id", "cmd_replay_id", "cmd_replay_id_invalid", required=True, min_value=1
+                ),
             ),
-            {"g": games},
-        ).scalar_one()
-        rows = conn.execute(query, {"games": games}).all()
-    ranked, rank, previous = [], 0, None
-    for killer_id, nickname, kills in rows:
-        if kills != previous:
-            rank, previous = rank + 1, kills
-        ranked.append((rank, nickname, int(kills), int(killer_id)))
-    return counted, ranked
+        ),
+        Command("last", "cmd_last", last_command),
+        Command(
+            "top",
+            "cmd_top",
+            top_command,
+            (
+                IntOption(
+                    "games",
+                    "cmd_top_games",
+                    "cmd_top_games_invalid",
+                    default=TOP_DEFAULT_GAMES,
+                    min_value=1,
+                    max_value=TOP_MAX_GAMES,
+                ),
+            ),
+        ),
+        Command("ping", "cmd_ping", ping_command),
+    )
+}
 
 
 def build_reply(
     name: str, options: dict[str, object], engine: Engine, catalogue: Catalogue | None = None
 ) -> Reply:
+    """The reply to ``/name`` with ``options`` (as Discord sent them)."""
     t = catalogue or Catalogue()
-    ru = t.lang == "ru"
-    if name == "ping":
-        return Reply(content="🏓 pong", ephemeral=True)
-    if name == "replay":
-        replay_id = options.get("id")
-        if not isinstance(replay_id, int) or replay_id <= 0:
-            return Reply(
-                content="Укажите номер игры." if ru else "Give a game number.", ephemeral=True
-            )
-        return _replay_reply(engine, replay_id, t)
-    if name == "last":
-        with engine.connect() as conn:
-            latest = conn.execute(sa.text("SELECT max(replay_id) FROM games")).scalar()
-        if latest is None:
-            return Reply(
-                content="В базе пока нет игр." if ru else "No games in the database yet.",
-                ephemeral=True,
-            )
-        return _replay_reply(engine, int(latest), t)
-    if name == "top":
-        games = options.get("games", TOP_DEFAULT_GAMES)
-        if not isinstance(games, int) or not 1 <= games <= TOP_MAX_GAMES:
-            text = (
-                f"Число игр должно быть от 1 до {TOP_MAX_GAMES}."
-                if ru
-                else f"games must be 1..{TOP_MAX_GAMES}."
-            )
+    command = COMMANDS.get(name)
+    if command is None:
+        return Reply(content=t("cmd_unknown", name=name), ephemeral=True)
+    values: dict[str, int] = {}
+    for option in command.options:
+        value = option.read(options)
+        if value is None:
+            text = t(option.invalid, low=option.min_value, high=option.max_value)
             return Reply(content=text, ephemeral=True)
-        counted, ranked = top_killers(engine, games)
-        if not ranked:
-            return Reply(content="Фрагов пока нет." if ru else "No frags yet.", ephemeral=True)
-        lines = [
-            f"{rank}. {escape_markdown(limits.shorten(nick, 64))} — {kills}"
-            for rank, nick, kills, _ in ranked
-        ]
-        title = (
-            f"🏆 Лучшие кибератлеты за {counted} игр"
-            if ru
-            else f"🏆 Top killers over {counted} games"
-        )
-        embed = hikari.Embed(
-            title=title,
-            description=limits.fit_lines(lines, limits.DESCRIPTION, t("more", n="{n}")),
-            color=COLOUR,
-        )
-        return Reply(embeds=[embed])
-    return Reply(content=f"Unknown command: {name}", ephemeral=True)
+        values[option.name] = value
+    return command.handler(engine, t, **values)
+
+
+def _localized(key: str) -> tuple[str, dict[hikari.Locale, str]]:
+    """A description in the default language plus its translation for each locale."""
+    default = Catalogue("ru")(key)
+    return default, {locale: Catalogue(lang)(key) for lang, locale in _LOCALES.items()}
 
 
 async def register_commands(rest: hikari.api.RESTClient, settings: BotSettings) -> None:
+    """Register :data:`COMMANDS` (globally, or in ``settings.guild_id`` for instant updates)."""
     application = await rest.fetch_application()
-    commands = [
-        rest.slash_command_builder("replay", "Сводка игры по номеру / a game's summary").add_option(
-            hikari.CommandOption(
-                type=hikari.OptionType.INTEGER,
-                name="id",
-                description="Номер игры",
-                is_required=True,
-                min_value=1,
+    builders = []
+    for command in COMMANDS.values():
+        description, localizations = _localized(command.description)
+        builder = rest.slash_command_builder(command.name, description)
+        builder.set_description_localizations(localizations)
+        for option in command.options:
+            option_description, option_localizations = _localized(option.description)
+            builder.add_option(
+                hikari.CommandOption(
+                    type=hikari.OptionType.INTEGER,
+                    name=option.name,
+                    description=option_description,
+                    description_localizations=option_localizations,
+                    is_required=option.required,
+                    min_value=option.min_value,
+                    max_value=option.max_value,
+                )
             )
-        ),
-        rest.slash_command_builder("last", "Последняя игра / the latest game"),
-        rest.slash_command_builder("top", "Лучшие игроки за N игр / top killers").add_option(
-            hikari.CommandOption(
-                type=hikari.OptionType.INTEGER,
-                name="games",
-                description="Сколько последних игр (10)",
-                is_required=False,
-                min_value=1,
-                max_value=TOP_MAX_GAMES,
-            )
-        ),
-        rest.slash_command_builder("ping", "Проверка связи / is the bot alive"),
-    ]
+        builders.append(builder)
     await rest.set_application_commands(
-        application.id, commands, settings.guild_id or hikari.UNDEFINED
+        application.id, builders, settings.guild_id or hikari.UNDEFINED
     )
-    log.info("registered %d slash commands", len(commands))
+    log.info("registered %d slash commands", len(builders))
 
 
-async def respond(interaction: hikari.CommandInteraction, engine: Engine) -> None:
+async def respond(
+    interaction: hikari.CommandInteraction, engine: Engine, catalogue: Catalogue | None = None
+) -> None:
+    """Answer one slash command interaction (errors become an ephemeral apology)."""
+    t = catalogue or Catalogue()
     options = {o.name: o.value for o in interaction.options or []}
-    flags = hikari.MessageFlag.NONE
     try:
-        reply = await asyncio.to_thread(build_reply, interaction.command_name, options, engine)
+        reply = await asyncio.to_thread(build_reply, interaction.command_name, options, engine, t)
     except Exception:
         log.exception("/%s failed", interaction.command_name)
-        reply = Reply(content="Что-то пошло не так, попробуйте позже.", ephemeral=True)
-    if reply.ephemeral:
-        flags = hikari.MessageFlag.EPHEMERAL
+        reply = Reply(content=t("cmd_failed"), ephemeral=True)
+    flags = hikari.MessageFlag.EPHEMERAL if reply.ephemeral else hikari.MessageFlag.NONE
     await interaction.create_initial_response(
         hikari.ResponseType.MESSAGE_CREATE,
         reply.content or hikari.UNDEFINED,

@@ -1,8 +1,8 @@
 """Delivering stored notifications to Discord, exactly once in effect.
 
-A :class:`Dispatcher` claims due rows (``wog_bot.store``), posts each through a sender — a
+A :class:`Dispatcher` claims due rows from the queue (``wog_warehouse.queue``), posts each through a sender — a
 bot channel (:class:`ChannelSender`) or a webhook (:class:`WebhookSender`) — and records the
-outcome. It wakes on ``LISTEN wog_notifications`` and polls as a fallback.
+outcome. It wakes on the queue's ``NOTIFY`` and polls as a fallback.
 
 Duplicates and losses after a crash: each post carries a ``nonce`` derived from the replay and
 row id with ``enforce_nonce``, so re-posting within Discord's window returns the message that
@@ -18,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 import aiohttp
@@ -29,8 +27,9 @@ import hikari
 from sqlalchemy.engine import Engine
 
 from wog_assets.message.build import embeds_from_payload
-from wog_bot import store
-from wog_bot.settings import BotSettings, redact
+from wog_core.settings import BotSettings, Webhook, redact
+from wog_core.settings import current as current_settings
+from wog_warehouse import queue
 
 log = logging.getLogger("wog_bot.delivery")
 PERMANENT = (
@@ -49,12 +48,12 @@ class CannotVerify(Exception):
 class Sender(Protocol):
     targets: list[str]
 
-    async def send(self, claimed: store.Claimed) -> int: ...
+    async def send(self, claimed: queue.Claimed) -> int: ...
 
-    async def find_delivered(self, claimed: store.Claimed) -> int | None: ...
+    async def find_delivered(self, claimed: queue.Claimed) -> int | None: ...
 
 
-def _is_ours(message: hikari.Message, claimed: store.Claimed, me: int | None) -> bool:
+def _is_ours(message: hikari.Message, claimed: queue.Claimed, me: int | None) -> bool:
     if me is not None and message.author.id != me:
         return False
     if message.nonce == claimed.nonce:
@@ -71,7 +70,7 @@ class ChannelSender:
         self.targets = [f"channel:{c}" for c in channel_ids]
         self._me: int | None = None
 
-    async def send(self, claimed: store.Claimed) -> int:
+    async def send(self, claimed: queue.Claimed) -> int:
         channel = int(claimed.target.split(":", 1)[1])
         message = await self.rest.create_message(
             channel,
@@ -82,7 +81,7 @@ class ChannelSender:
         )
         return int(message.id)
 
-    async def find_delivered(self, claimed: store.Claimed) -> int | None:
+    async def find_delivered(self, claimed: queue.Claimed) -> int | None:
         if self._me is None:
             self._me = int((await self.rest.fetch_my_user()).id)
         channel = int(claimed.target.split(":", 1)[1])
@@ -95,15 +94,13 @@ class ChannelSender:
 class WebhookSender:
     """Posts through one webhook (``webhook:<id>`` target), no bot user needed."""
 
-    def __init__(self, rest: hikari.api.RESTClient, webhook_url: str):
-        from wog_assets.settings import webhook_id
-
+    def __init__(self, rest: hikari.api.RESTClient, webhook: Webhook):
         self.rest = rest
-        self.webhook_id = int(webhook_id(webhook_url))
-        self.token = webhook_url.rstrip("/").rsplit("/", 1)[-1]
-        self.targets = [f"webhook:{self.webhook_id}"]
+        self.webhook_id = webhook.id
+        self.token = webhook.token
+        self.targets = [webhook.target]
 
-    async def send(self, claimed: store.Claimed) -> int:
+    async def send(self, claimed: queue.Claimed) -> int:
         message = await self.rest.execute_webhook(
             self.webhook_id,
             self.token,
@@ -113,7 +110,7 @@ class WebhookSender:
         )
         return int(message.id)
 
-    async def find_delivered(self, claimed: store.Claimed) -> int | None:
+    async def find_delivered(self, claimed: queue.Claimed) -> int | None:
         raise CannotVerify("webhooks cannot list messages")
 
 
@@ -124,10 +121,10 @@ class Senders:
         self._by_target = {t: s for s in senders for t in s.targets}
         self.targets = list(self._by_target)
 
-    async def send(self, claimed: store.Claimed) -> int:
+    async def send(self, claimed: queue.Claimed) -> int:
         return await self._by_target[claimed.target].send(claimed)
 
-    async def find_delivered(self, claimed: store.Claimed) -> int | None:
+    async def find_delivered(self, claimed: queue.Claimed) -> int | None:
         return await self._by_target[claimed.target].find_delivered(claimed)
 
 
@@ -169,7 +166,7 @@ class Dispatcher:
 
     async def deliver_one(self) -> bool:
         """Claim and deliver one due row; False when none is due."""
-        claimed = await asyncio.to_thread(store.claim, self.engine, self.sender.targets)
+        claimed = await asyncio.to_thread(queue.claim, self.engine, self.sender.targets)
         if claimed is None:
             return False
         try:
@@ -186,11 +183,11 @@ class Dispatcher:
                     claimed.target,
                     error,
                 )
-                await asyncio.to_thread(store.mark_failed, self.engine, claimed, error)
+                await asyncio.to_thread(queue.mark_failed, self.engine, claimed, error)
             elif claimed.attempts >= self.settings.max_attempts:
                 error = f"gave up after {claimed.attempts} attempts; last: {error}"
                 log.error("notification %s (replay %s) %s", claimed.id, claimed.replay_id, error)
-                await asyncio.to_thread(store.mark_failed, self.engine, claimed, error)
+                await asyncio.to_thread(queue.mark_failed, self.engine, claimed, error)
             else:
                 delay = self.backoff(claimed.attempts)
                 log.warning(
@@ -200,11 +197,11 @@ class Dispatcher:
                     error,
                     delay,
                 )
-                await asyncio.to_thread(store.mark_retry, self.engine, claimed, error, delay)
+                await asyncio.to_thread(queue.mark_retry, self.engine, claimed, error, delay)
             return True
         # Posted: record it even if we are being cancelled right now (shutdown), so a routine
         # restart never leaves a delivered row behind as 'sending'.
-        await asyncio.shield(asyncio.to_thread(store.mark_sent, self.engine, claimed, message_id))
+        await asyncio.shield(asyncio.to_thread(queue.mark_sent, self.engine, claimed, message_id))
         self.delivered += 1
         log.info(
             "notification %s: replay %s posted to %s (message %s)",
@@ -226,14 +223,14 @@ class Dispatcher:
         """Resolve rows left ``sending`` by a dispatcher that died mid-delivery."""
         threshold = self.settings.stale_sending_s if older_than_s is None else older_than_s
         stale = await asyncio.to_thread(
-            store.stale_sending, self.engine, self.sender.targets, threshold
+            queue.stale_sending, self.engine, self.sender.targets, threshold
         )
         for claimed in stale:
             try:
                 found = await self.sender.find_delivered(claimed)
             except CannotVerify:
                 await asyncio.to_thread(
-                    store.mark_failed,
+                    queue.mark_failed,
                     self.engine,
                     claimed,
                     "delivery was interrupted and a webhook cannot tell whether it was posted; "
@@ -253,9 +250,9 @@ class Dispatcher:
                     claimed.id,
                     found,
                 )
-                await asyncio.to_thread(store.mark_sent, self.engine, claimed, found)
+                await asyncio.to_thread(queue.mark_sent, self.engine, claimed, found)
             else:
-                await asyncio.to_thread(store.release, self.engine, claimed)
+                await asyncio.to_thread(queue.release, self.engine, claimed)
         return len(stale)
 
     async def run(self, stop: asyncio.Event, database_url: str) -> None:
@@ -270,14 +267,14 @@ class Dispatcher:
                 async with await psycopg.AsyncConnection.connect(
                     libpq_url(database_url), autocommit=True
                 ) as conn:
-                    await conn.execute("LISTEN wog_notifications")
+                    await conn.execute(f"LISTEN {queue.NOTIFY_CHANNEL}")
                     log.info("listening for notifications on %s", ", ".join(self.sender.targets))
                     while not stop.is_set():
                         heartbeat()
                         await self.deliver_due(stop)
                         wait = self.settings.poll_interval_s
                         due = await asyncio.to_thread(
-                            store.next_due_in, self.engine, self.sender.targets
+                            queue.next_due_in, self.engine, self.sender.targets
                         )
                         if due is not None:
                             wait = min(wait, max(due, 0.05))
@@ -288,15 +285,9 @@ class Dispatcher:
                 await _sleep_or_stop(stop, 2.0)
 
 
-def heartbeat_file() -> Path:
-    """Touched on every loop of a running dispatcher; ``wog healthcheck`` reads its age."""
-    from dbschema.connection import data_dir
-
-    return Path(os.environ.get("WOG_HEARTBEAT_FILE") or data_dir() / "bot.heartbeat")
-
-
 def heartbeat() -> None:
-    path = heartbeat_file()
+    """Touch the heartbeat file on every loop of a running dispatcher (``wog healthcheck``)."""
+    path = current_settings().bot_heartbeat_file
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from dbschema import tables as t
 from wog_assets.message.escape import escape_markdown
 from wog_assets.message.limits import shorten
-from wog_bot.settings import BotSettings, redact
+from wog_core.settings import BotSettings, Webhook, redact
 
 log = logging.getLogger("wog_bot.twitch")
 TWITCH_PURPLE = hikari.Color(0x9146FF)
@@ -272,16 +272,14 @@ class ChannelAlertPoster:
 @dataclass
 class WebhookAlertPoster:
     rest: hikari.api.RESTClient
-    webhook_url: str
+    webhook: Webhook
 
     async def post(
         self, content: str | None, embed: hikari.Embed | None, *, ping_here: bool, nonce: str
     ) -> None:
-        from wog_assets.settings import webhook_id
-
         await self.rest.execute_webhook(
-            int(webhook_id(self.webhook_url)),
-            self.webhook_url.rstrip("/").rsplit("/", 1)[-1],
+            self.webhook.id,
+            self.webhook.token,
             content or hikari.UNDEFINED,
             embed=embed or hikari.UNDEFINED,
             mentions_everyone=ping_here,

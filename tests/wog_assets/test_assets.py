@@ -15,9 +15,9 @@ from wog_assets.defs.assets import warehouse_tables
 from wog_assets.defs.selection import replay_assets
 from wog_assets.demo.fake_site import FakeSite, game_path, json_path
 from wog_assets.demo.generator import GeneratedGame, generate_games
-from wog_assets.sides import SIDE_CODES
-from wog_assets.source.models import Replay
-from wog_assets.warehouse import write_replay
+from wog_core.models import Replay
+from wog_core.sides import SIDE_CODES
+from wog_warehouse.replays import write_replay
 
 GAMES = generate_games(3400, 6, seed=21)
 
@@ -95,8 +95,9 @@ def assert_replay_in_warehouse(engine: sa.Engine, truth: Replay) -> None:
 
 
 def test_definitions_load() -> None:
-    from wog_assets.definitions import defs
+    from wog_assets.definitions import defs as load_definitions
 
+    defs = load_definitions()
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == {

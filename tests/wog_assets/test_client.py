@@ -11,7 +11,7 @@ from wog_assets.demo.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_pat
 from wog_assets.demo.generator import GameOptions, generate_game
 from wog_assets.source.client import USER_AGENT, SiteClient, SourceSettings
 from wog_assets.source.errors import ReplayNotFound, ResponseTooLarge, SourceUnavailable
-from wog_assets.source.models import GameListing
+from wog_core.models import GameListing
 
 GAME = generate_game(3413, seed=5)
 

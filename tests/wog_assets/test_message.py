@@ -16,8 +16,8 @@ from wog_assets.message.build import build_message, embeds_from_payload, to_payl
 from wog_assets.message.catalogue import Catalogue
 from wog_assets.message.chart import render_chart
 from wog_assets.message.escape import escape_markdown
-from wog_assets.source.models import Commander, Frag, Game, Player, Replay, Vehicle
 from wog_assets.summary import summarize
+from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
 
 GOLDEN = Path(__file__).parent / "golden"
 PAGE_URL = "https://stats.wogames.info/games/3413/"

@@ -113,7 +113,7 @@ def test_pending_rows_are_announced_with_notify(site, instance, engine, db_url) 
 
 def test_a_game_failing_a_blocking_check_is_not_announced(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
     from wog_assets.demo.generator import GeneratedGame, render_game_page
-    from wog_assets.source.models import Replay
+    from wog_core.models import Replay
 
     truth = generate_game(3410, seed=2, options=GameOptions(players=30)).replay
     side, commander = next(iter(truth.game.commanders.items()))

@@ -15,8 +15,8 @@ from wog_assets.demo.generator import (
     render_games_list,
 )
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError
-from wog_assets.source.models import Commander, GameListing, combine, to_json
 from wog_assets.source.parse import parse_game_page, parse_games_list, parse_replay_json
+from wog_core.models import Commander, GameListing, combine, to_json
 
 
 @pytest.mark.parametrize("replay_id", range(3400, 3460))

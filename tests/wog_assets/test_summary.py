@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wog_assets.source.models import Commander, Frag, Game, Player, Replay, Vehicle
 from wog_assets.summary import summarize, summary_contract
+from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
 
 
 def frag(seq: int, time_s: int, victim: int, killer: int | None, *, tk: bool = False, weapon: str | None = "AK",

@@ -13,8 +13,9 @@ from wog_assets.message.build import build_message, to_payload
 from wog_assets.message.catalogue import Catalogue
 from wog_assets.message.chart import render_chart
 from wog_assets.summary import summarize
-from wog_assets.warehouse import upsert_notifications, write_replay
-from wog_bot.settings import BotSettings
+from wog_core.settings import BotSettings
+from wog_warehouse.queue import enqueue
+from wog_warehouse.replays import write_replay
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def queue_game(
         catalogue=Catalogue("ru"),
     )
     png = render_chart(game.replay, Catalogue("ru")) if chart else None
-    upsert_notifications(engine, replay_id, targets, to_payload(message), png, announce=True)
+    enqueue(engine, replay_id, targets, to_payload(message), png, announce=True)
 
 
 def rows(engine: sa.Engine) -> list[dict]:

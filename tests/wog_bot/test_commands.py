@@ -6,8 +6,8 @@ import sqlalchemy as sa
 
 from wog_assets.demo.generator import generate_game
 from wog_assets.message.catalogue import Catalogue
-from wog_assets.warehouse import refresh_player_directory, write_replay
 from wog_bot.commands import build_reply, top_killers
+from wog_warehouse.replays import refresh_player_directory, write_replay
 
 RU = Catalogue("ru")
 
@@ -72,7 +72,7 @@ def test_commands_are_registered_with_discord() -> None:
 
     from tests.fakes.discord import BOT_TOKEN, FakeDiscord
     from wog_bot.commands import register_commands
-    from wog_bot.settings import BotSettings
+    from wog_core.settings import BotSettings
 
     with FakeDiscord() as discord:
 

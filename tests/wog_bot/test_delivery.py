@@ -18,7 +18,7 @@ from tests.fakes.discord import BOT_TOKEN, FakeDiscord, Script
 from tests.wog_bot.conftest import bot_settings, queue_game, rows
 from wog_bot.app import run_once
 from wog_bot.delivery import ChannelSender, Dispatcher, Senders
-from wog_bot.store import claim
+from wog_warehouse.queue import claim
 
 ROOT = Path(__file__).resolve().parents[2]
 

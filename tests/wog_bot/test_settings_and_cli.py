@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from tests.wog_bot.conftest import queue_game
 from wog_assets.cli import main
-from wog_bot.settings import BotSettings, redact
+from wog_core.settings import BotSettings, redact
 
 
 def test_settings_from_environment_and_file(

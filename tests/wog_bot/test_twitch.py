@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.fakes.twitch import CLIENT_ID, CLIENT_SECRET, FakeTwitch
-from wog_bot.settings import BotSettings
 from wog_bot.twitch import (
     ChannelAlertPoster,
     HelixClient,
@@ -21,6 +20,7 @@ from wog_bot.twitch import (
     TwitchUnavailable,
     TwitchWatcher,
 )
+from wog_core.settings import BotSettings
 
 
 class Posts(list):

@@ -16,23 +16,22 @@ import dagster as dg
 import sqlalchemy as sa
 
 from dbschema import tables as t
-from wog_assets import settings
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
-from wog_assets.source.client import Fetched, SiteClient
+from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
-from wog_assets.source.models import combine
 from wog_assets.source.parse import parse_game_page, parse_replay_json
-from wog_assets.warehouse import (
+from wog_core.models import Fetched, combine
+from wog_core.settings import DEFAULT_BACKFILL_BATCH
+from wog_warehouse.quality import CHECKS, quality_problems
+from wog_warehouse.raw import (
     load_raw,
-    quality_problems,
     record_miss,
-    refresh_player_directory,
     store_game_page,
     store_replay_json,
     stored_raw_ids,
-    write_replay,
 )
+from wog_warehouse.replays import directory_size, refresh_player_directory, write_replay
 
 # backfill_policy is marked beta; we rely on it deliberately (batched backfills).
 warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
@@ -41,8 +40,13 @@ TRIGGER_TAG = "wog/trigger"  # "new" (sensor) or "announce" (a user asked); abse
 REPLAY_TAG = "wog/replay"
 SITE_POOL = "wog_site"  # fetching assets share this pool (limit in dagster.yaml)
 
-BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_batch_size())
-PARTITIONED = {"partitions_def": replays_partitions, "backfill_policy": BACKFILL_POLICY}
+
+def backfill_policy(batch: int = DEFAULT_BACKFILL_BATCH) -> dg.BackfillPolicy:
+    """Backfills of these assets run ``batch`` partitions per run (``WOG_BACKFILL_BATCH``)."""
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=batch)
+
+
+PARTITIONED = {"partitions_def": replays_partitions, "backfill_policy": backfill_policy()}
 
 
 class RawFetchConfig(dg.Config):
@@ -191,23 +195,6 @@ def _spec(name: str, deps: list, description: str) -> dg.AssetSpec:
     )
 
 
-CHECKS = {
-    # check name: (asset, blocking, severity)
-    "frags_reference_players": ("frags", True, dg.AssetCheckSeverity.ERROR),
-    "no_negative_times_or_distances": ("frags", True, dg.AssetCheckSeverity.ERROR),
-    "commanders_on_their_side": ("games", True, dg.AssetCheckSeverity.ERROR),
-    "duration_matches_start_and_end": ("games", True, dg.AssetCheckSeverity.ERROR),
-    "side_counts_match_players_active": ("games", False, dg.AssetCheckSeverity.WARN),
-}
-CHECK_DESCRIPTIONS = {
-    "frags_reference_players": "Every victim, and every known killer, is a player of the same game.",
-    "no_negative_times_or_distances": "No frag has a negative mission time or distance.",
-    "commanders_on_their_side": "Each side's commander is a player of that side in that game.",
-    "duration_matches_start_and_end": "The stated duration agrees with start and end (±60 s).",
-    "side_counts_match_players_active": "Per-side player counts add up to the active players.",
-}
-
-
 @dg.multi_asset(
     specs=[
         _spec(
@@ -223,9 +210,9 @@ CHECK_DESCRIPTIONS = {
     ],
     check_specs=[
         dg.AssetCheckSpec(
-            name, asset=asset, blocking=blocking, description=CHECK_DESCRIPTIONS[name]
+            check.name, asset=check.asset, blocking=check.blocking, description=check.description
         )
-        for name, (asset, blocking, _) in CHECKS.items()
+        for check in CHECKS
     ],
     **PARTITIONED,
 )
@@ -275,13 +262,13 @@ def warehouse_tables(
         common["page_url"] = dg.MetadataValue.url(page_urls[rid])
     for table, n in counts.items():
         yield dg.MaterializeResult(asset_key=table, metadata={**common, "rows": n})
-    for name, (asset, _, severity) in CHECKS.items():
-        problems = quality_problems(warehouse.engine, name, written)
+    for check in CHECKS:
+        problems = quality_problems(warehouse.engine, check, written)
         yield dg.AssetCheckResult(
-            asset_key=asset,
-            check_name=name,
+            asset_key=check.asset,
+            check_name=check.name,
             passed=not problems,
-            severity=severity,
+            severity=dg.AssetCheckSeverity(check.severity),
             description=_describe_problems(problems),
             metadata={
                 "offending_rows": len(problems),
@@ -321,10 +308,7 @@ def player_directory(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     counts = refresh_player_directory(warehouse.engine, replay_ids(context))
-    with warehouse.engine.connect() as conn:
-        total = conn.execute(
-            sa.select(sa.func.count()).select_from(t.player_directory)
-        ).scalar_one()
+    total = directory_size(warehouse.engine)
     return dg.MaterializeResult(
         metadata={
             "players_refreshed": counts["players"],

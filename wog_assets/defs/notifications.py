@@ -9,14 +9,15 @@ import collections
 
 import dagster as dg
 
-from wog_assets import settings
 from wog_assets.defs.assets import PARTITIONED, is_new_game_run, replay_ids
 from wog_assets.defs.resources import WarehouseResource
 from wog_assets.message.build import build_message, to_payload
 from wog_assets.message.catalogue import Catalogue
 from wog_assets.message.chart import render_chart
 from wog_assets.summary import summarize
-from wog_assets.warehouse import load_replay, upsert_notifications
+from wog_core import settings
+from wog_warehouse.queue import enqueue
+from wog_warehouse.replays import load_replay
 
 
 @dg.asset(
@@ -30,9 +31,10 @@ from wog_assets.warehouse import load_replay, upsert_notifications
 def notifications(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    targets = settings.notification_targets()
+    current = settings.current()
+    targets = current.notification_targets
     announce = is_new_game_run(context)
-    catalogue = Catalogue()
+    catalogue = Catalogue(current.pipeline.language)
     statuses: collections.Counter[str] = collections.Counter()
     not_loaded: list[int] = []
     preview: dict[str, object] = {}
@@ -46,7 +48,7 @@ def notifications(
         message = build_message(summary, page_url, catalogue=catalogue, with_chart=announce)
         chart = render_chart(replay, catalogue) if announce else None
         if targets:
-            for status in upsert_notifications(
+            for status in enqueue(
                 warehouse.engine, rid, targets, to_payload(message), chart, announce=announce
             ).values():
                 statuses[status] += 1

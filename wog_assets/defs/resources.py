@@ -1,19 +1,19 @@
-"""Resources: the stats site client and the warehouse, configured from the environment."""
+"""Resources: the stats site client and the warehouse, configured from the settings."""
 
 import dataclasses
-import os
 
 import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy.engine import Engine
 
-from wog_assets.source.client import SiteClient, SourceSettings
+from wog_assets.source.client import SiteClient
+from wog_core.settings import DEFAULT_BASE_URL, Settings, SourceSettings
 
 
 class StatsSiteResource(dg.ConfigurableResource):
     """The WOG stats site (``WOG_BASE_URL``), fetched politely."""
 
-    base_url: str = "https://stats.wogames.info"
+    base_url: str = DEFAULT_BASE_URL
     min_request_interval: float = 1.0
     max_retries: int = 4
 
@@ -46,16 +46,22 @@ class WarehouseResource(dg.ConfigurableResource):
             self._engine = None
 
 
-def default_resources() -> dict[str, dg.ConfigurableResource]:
-    """Resources configured from the environment, as the code location uses them."""
+def default_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Resources as the code location uses them.
+
+    Values that come from the environment are passed as ``dg.EnvVar``, so the UI names the
+    variable instead of showing the value (the database URL may hold a password).
+    """
+
+    def env_or(name: str, value: object) -> object:
+        return dg.EnvVar(name) if name in settings.variables_set else value
+
     site = StatsSiteResource(
-        base_url=dg.EnvVar("WOG_BASE_URL")
-        if os.environ.get("WOG_BASE_URL")
-        else "https://stats.wogames.info",
-        min_request_interval=float(os.environ.get("WOG_MIN_REQUEST_INTERVAL") or 1.0),
-        max_retries=int(os.environ.get("WOG_MAX_RETRIES") or 4),
+        base_url=env_or("WOG_BASE_URL", settings.source.base_url),  # type: ignore[arg-type]
+        min_request_interval=settings.source.min_interval,
+        max_retries=settings.source.max_retries,
     )
     warehouse = WarehouseResource(
-        database_url=dg.EnvVar("WOG_DATABASE_URL") if os.environ.get("WOG_DATABASE_URL") else None
+        database_url=env_or("WOG_DATABASE_URL", None)  # type: ignore[arg-type]
     )
     return {"site": site, "warehouse": warehouse}

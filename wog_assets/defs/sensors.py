@@ -12,12 +12,13 @@ import time
 
 import dagster as dg
 
-from wog_assets import settings
 from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource
 from wog_assets.defs.selection import replay_assets
 from wog_assets.source.errors import SourceError
+from wog_core import settings
+from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
 
 RETRY_BACKOFF_CAP_S = 30 * 60
 SUCCESS = dg.DagsterRunStatus.SUCCESS
@@ -49,17 +50,11 @@ def new_replay_run_request(replay_id: int, attempt: int) -> dg.RunRequest:
     )
 
 
-@dg.sensor(
-    name="new_replays",
-    target=replay_assets,
-    minimum_interval_seconds=settings.sensor_interval_s(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches the games list for new replays with at least WOG_MIN_PLAYERS players "
-    "and materializes them (tagged as new games, so they are announced).",
-)
-def new_replays(
+def evaluate_new_replays(
     context: dg.SensorEvaluationContext, site: StatsSiteResource
 ) -> dg.SensorResult | dg.SkipReason:
+    """One tick: read the games list, register new ids, request (and retry) their runs."""
+    pipeline = settings.current().pipeline
     cursor = _load_cursor(context.cursor)
     try:
         with site.client(max_retries=1) as client:
@@ -69,7 +64,7 @@ def new_replays(
     if not listing:
         return dg.SkipReason("the games list shows no games")
 
-    min_players = settings.min_players()
+    min_players = pipeline.min_players
     now = time.time()
     first_tick = "max_id" not in cursor
     max_id = int(cursor.get("max_id", 0))
@@ -83,13 +78,13 @@ def new_replays(
     )
 
     if first_tick:
-        start = settings.start_from_replay()
+        start = pipeline.start_from_replay
         qualifying = [i for i in qualifying if i >= start] if start else qualifying[-1:]
     for rid in qualifying:
         watch.setdefault(str(rid), {"tries": 0, "next": 0, "since": now})
 
     run_requests: list[dg.RunRequest] = []
-    budget = settings.sensor_max_runs_per_tick()
+    budget = pipeline.sensor_max_runs
     for key in sorted(watch, key=int):
         state = watch[key]
         if state["tries"]:
@@ -102,7 +97,7 @@ def new_replays(
                 continue
             if status in UNFINISHED or now < state["next"]:
                 continue
-            if now - state["since"] > settings.retry_window_s():
+            if now - state["since"] > pipeline.retry_window_s:
                 context.log.warning(
                     f"replay {key}: giving up after {state['tries']} tries; re-run it from the UI"
                 )
@@ -129,3 +124,21 @@ def new_replays(
         else [],
         cursor=json.dumps(new_cursor, sort_keys=True),
     )
+
+
+def build_new_replays_sensor(
+    interval_s: int = DEFAULT_SENSOR_INTERVAL_S, assets: list | None = None
+) -> dg.SensorDefinition:
+    """The ``new_replays`` sensor ticking every ``interval_s`` seconds (``WOG_SENSOR_INTERVAL``),
+    materializing ``assets`` (default: every replay asset)."""
+    return dg.sensor(
+        name="new_replays",
+        target=assets or replay_assets,
+        minimum_interval_seconds=interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Watches the games list for new replays with at least WOG_MIN_PLAYERS "
+        "players and materializes them (tagged as new games, so they are announced).",
+    )(evaluate_new_replays)
+
+
+new_replays = build_new_replays_sensor()

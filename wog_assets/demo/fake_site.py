@@ -64,6 +64,7 @@ class FakeSite:
         self._server = _QuietServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.stopped = threading.Event()  # set by stop(); background publishers watch it
 
     # --- control --------------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ class FakeSite:
         return self
 
     def stop(self) -> None:
+        self.stopped.set()
         self._server.shutdown()
         self._server.server_close()
 

@@ -13,9 +13,9 @@ import html
 import json
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from wog_assets.sides import SIDE_ORDER, Side
-from wog_assets.source.models import (
+from wog_core.models import (
     Commander,
     Frag,
     Game,
@@ -24,6 +24,7 @@ from wog_assets.source.models import (
     Replay,
     Vehicle,
 )
+from wog_core.sides import SIDE_ORDER, Side
 
 VEHICLE_TYPES = {
     "static-mortar": ["2Б14 Поднос", "M252"],
@@ -398,3 +399,11 @@ ERROR_PAGE_HTML = (
     '<!DOCTYPE html>\n<html lang="ru"><head><meta charset="utf-8"><title>Ошибка / WOG Stats</title>'
     "</head><body><h1>Ошибка</h1><p>Игра не найдена</p></body></html>\n"
 )
+
+
+def export_games(games: list[GeneratedGame], directory: Path) -> None:
+    """Write each game as ``<id>.html`` (its page) and ``<id>.json`` (its replay JSON)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for game in games:
+        (directory / f"{game.replay_id}.html").write_text(game.page_html, encoding="utf-8")
+        (directory / f"{game.replay_id}.json").write_bytes(game.replay_json)

@@ -7,6 +7,7 @@ line; the result is validated before it is returned, so Discord never rejects it
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import hikari
@@ -15,8 +16,8 @@ from wog_assets.message import limits
 from wog_assets.message.catalogue import Catalogue
 from wog_assets.message.chart import CHART_FILENAME
 from wog_assets.message.escape import escape_markdown
-from wog_assets.sides import Side
 from wog_assets.summary import NotableFrag, RankedPlayer, ReplaySummary, format_mission_time
+from wog_core.sides import Side
 
 COLOUR = hikari.Color(0x237FEB)
 NAME_LIMIT = 64  # display length of one nickname / vehicle name
@@ -191,24 +192,74 @@ def _link(s: ReplaySummary, page_url: str, t: Catalogue) -> hikari.Embed:
 
 # --- the stored payload ------------------------------------------------------------------------
 
-_entity_factory = None
+
+def embed_to_json(embed: hikari.Embed) -> dict:
+    """An embed as Discord's JSON embed object (what hikari sends for it).
+
+    Image, thumbnail and icon URLs are kept as given; an uploaded file appears as
+    ``attachment://<name>``, as Discord expects.
+    """
+    data: dict = {}
+    for key in ("title", "description", "url"):
+        value = getattr(embed, key)
+        if value is not None:
+            data[key] = value
+    if embed.timestamp is not None:
+        data["timestamp"] = embed.timestamp.isoformat()
+    if embed.color is not None:
+        data["color"] = int(embed.color)
+    if embed.footer is not None:
+        footer = {"text": embed.footer.text} if embed.footer.text is not None else {}
+        if embed.footer.icon is not None:
+            footer["icon_url"] = embed.footer.icon.url
+        data["footer"] = footer
+    for key in ("image", "thumbnail"):
+        media = getattr(embed, key)
+        if media is not None:
+            data[key] = {"url": media.url}
+    if embed.author is not None:
+        author = {k: v for k in ("name", "url") if (v := getattr(embed.author, k)) is not None}
+        if embed.author.icon is not None:
+            author["icon_url"] = embed.author.icon.url
+        data["author"] = author
+    if embed.fields:
+        data["fields"] = [
+            {"name": f.name, "value": f.value, "inline": f.is_inline} for f in embed.fields
+        ]
+    return data
 
 
-def _factory():  # type: ignore[no-untyped-def]
-    global _entity_factory
-    if _entity_factory is None:
-        from hikari.impl.entity_factory import EntityFactoryImpl
-
-        # Serialization does not touch the app; deserialization of embeds neither.
-        _entity_factory = EntityFactoryImpl(None)  # type: ignore[arg-type]
-    return _entity_factory
+def embed_from_json(data: dict) -> hikari.Embed:
+    """The hikari embed for a JSON embed object made by :func:`embed_to_json`."""
+    timestamp = data.get("timestamp")
+    embed = hikari.Embed(
+        title=data.get("title"),
+        description=data.get("description"),
+        url=data.get("url"),
+        color=data.get("color"),
+        timestamp=dt.datetime.fromisoformat(timestamp) if timestamp else None,
+    )
+    if "footer" in data:
+        embed.set_footer(data["footer"].get("text"), icon=data["footer"].get("icon_url"))
+    if "image" in data:
+        embed.set_image(data["image"]["url"])
+    if "thumbnail" in data:
+        embed.set_thumbnail(data["thumbnail"]["url"])
+    if "author" in data:
+        author = data["author"]
+        embed.set_author(
+            name=author.get("name"), url=author.get("url"), icon=author.get("icon_url")
+        )
+    for field in data.get("fields", []):
+        embed.add_field(field["name"], field["value"], inline=bool(field.get("inline")))
+    return embed
 
 
 def to_payload(message: Message) -> dict:
-    """The JSON body hikari would send (``serialize_embed``), mentions disabled."""
+    """The JSON body of the message as Discord takes it, mentions disabled."""
     return {
         "content": message.content,
-        "embeds": [_factory().serialize_embed(e)[0] for e in message.embeds],
+        "embeds": [embed_to_json(e) for e in message.embeds],
         "allowed_mentions": {"parse": []},
         "attachment_name": message.attachment_name,
     }
@@ -226,7 +277,7 @@ def embeds_from_payload(payload: dict, attachment: bytes | None = None) -> list[
         uses_attachment = str(image.get("url", "")).startswith("attachment://")
         if uses_attachment:
             data = {k: v for k, v in data.items() if k != "image"}
-        embed = _factory().deserialize_embed(data)
+        embed = embed_from_json(data)
         if uses_attachment and attachment is not None:
             embed.set_image(
                 hikari.Bytes(attachment, payload.get("attachment_name") or CHART_FILENAME)

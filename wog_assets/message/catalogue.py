@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
-LANGUAGES = ("ru", "en")
+from wog_core import settings
+from wog_core.settings import LANGUAGES
 
 _STRINGS: dict[str, dict[str, str]] = {
     "content": {"ru": "📨 Доступен новый реплей!", "en": "📨 A new replay is available!"},
@@ -66,6 +65,34 @@ _STRINGS: dict[str, dict[str, str]] = {
     "chart_x": {"ru": "Время миссии, мин", "en": "Mission time, min"},
     "chart_y": {"ru": "Фрагов (нарастающим итогом)", "en": "Frags (cumulative)"},
     "chart_empty": {"ru": "Фрагов не было", "en": "No frags"},
+    # slash commands
+    "cmd_replay": {"ru": "Сводка игры по номеру", "en": "A game's summary by its number"},
+    "cmd_replay_id": {"ru": "Номер игры", "en": "The game's number"},
+    "cmd_last": {"ru": "Последняя игра", "en": "The latest game"},
+    "cmd_top": {"ru": "Лучшие игроки за N игр", "en": "Top killers over the last N games"},
+    "cmd_top_games": {"ru": "Сколько последних игр (10)", "en": "How many recent games (10)"},
+    "cmd_ping": {"ru": "Проверка связи", "en": "Is the bot alive"},
+    "cmd_pong": {"ru": "🏓 pong", "en": "🏓 pong"},
+    "cmd_replay_missing": {
+        "ru": "Игра #{replay_id} не найдена в базе.",
+        "en": "Game #{replay_id} is not in the database.",
+    },
+    "cmd_no_games": {"ru": "В базе пока нет игр.", "en": "No games in the database yet."},
+    "cmd_replay_id_invalid": {"ru": "Укажите номер игры.", "en": "Give a game number."},
+    "cmd_top_games_invalid": {
+        "ru": "Число игр должно быть от {low} до {high}.",
+        "en": "games must be {low}..{high}.",
+    },
+    "cmd_no_frags": {"ru": "Фрагов пока нет.", "en": "No frags yet."},
+    "cmd_top_title": {
+        "ru": "🏆 Лучшие кибератлеты за {games} игр",
+        "en": "🏆 Top killers over {games} games",
+    },
+    "cmd_failed": {
+        "ru": "Что-то пошло не так, попробуйте позже.",
+        "en": "Something went wrong; please try again later.",
+    },
+    "cmd_unknown": {"ru": "Неизвестная команда: {name}", "en": "Unknown command: {name}"},
 }
 
 VEHICLE_LABELS: dict[str, dict[str, str]] = {
@@ -82,19 +109,11 @@ VEHICLE_LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def language() -> str:
-    """The message language from ``WOG_LANGUAGE`` (``ru`` default, or ``en``)."""
-    value = os.environ.get("WOG_LANGUAGE", "ru").strip().lower() or "ru"
-    if value not in LANGUAGES:
-        raise ValueError(f"WOG_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {value!r}")
-    return value
-
-
 class Catalogue:
     """Strings of one language."""
 
     def __init__(self, lang: str | None = None):
-        self.lang = lang or language()
+        self.lang = lang or settings.current().pipeline.language
         if self.lang not in LANGUAGES:
             raise ValueError(f"unknown language {self.lang!r}")
 

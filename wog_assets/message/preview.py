@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import html
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wog_core.models import Replay
 
 _ESCAPED = re.compile(r"\\([\\*_~|`\[\]>#\-+])")
 
@@ -79,3 +83,17 @@ body {{ background:#313338; color:#dbdee1; font-family:"gg sans","Noto Sans","He
 {"".join(embeds_html)}
 </div></div></body></html>
 """
+
+
+def preview_page(replay: Replay, page_url: str, language: str) -> str:
+    """The preview page of ``replay``'s Discord message (with its chart) in ``language``."""
+    from wog_assets.message.build import build_message, to_payload
+    from wog_assets.message.catalogue import Catalogue
+    from wog_assets.message.chart import render_chart
+    from wog_assets.summary import summarize
+
+    catalogue = Catalogue(language)
+    message = build_message(summarize(replay), page_url, catalogue=catalogue)
+    return render_preview(
+        to_payload(message), render_chart(replay, catalogue), title=f"Replay {replay.replay_id}"
+    )

@@ -10,75 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import hashlib
-import os
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 
 from wog_assets.source.errors import ReplayNotFound, ResponseTooLarge, SourceUnavailable
-from wog_assets.source.models import GameListing
 from wog_assets.source.parse import is_error_page, parse_games_list
+from wog_core.models import Fetched, GameListing
+from wog_core.settings import SourceSettings
 
-DEFAULT_BASE_URL = "https://stats.wogames.info"
 USER_AGENT = "wog-replay-platform/0.1 (+https://github.com/wog-a3/wog-replay-platform; Discord replay notifier)"
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504, 520, 521, 522, 524}
 
 
-@dataclass(frozen=True)
-class SourceSettings:
-    """Client settings; :meth:`from_env` reads the ``WOG_*`` environment variables."""
-
-    base_url: str = DEFAULT_BASE_URL
-    min_interval: float = 1.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_retries: int = 4
-    backoff_base: float = 1.0
-    backoff_cap: float = 60.0
-    max_json_bytes: int = 512 * 1024 * 1024
-
-    @classmethod
-    def from_env(cls, **overrides: object) -> SourceSettings:
-        env = os.environ
-
-        def num(name: str, default: float) -> float:
-            value = env.get(name, "").strip()
-            return float(value) if value else default
-
-        values: dict[str, object] = {
-            "base_url": env.get("WOG_BASE_URL", "").strip() or DEFAULT_BASE_URL,
-            "min_interval": num("WOG_MIN_REQUEST_INTERVAL", cls.min_interval),
-            "connect_timeout": num("WOG_CONNECT_TIMEOUT", cls.connect_timeout),
-            "read_timeout": num("WOG_READ_TIMEOUT", cls.read_timeout),
-            "max_retries": int(num("WOG_MAX_RETRIES", cls.max_retries)),
-            "max_json_bytes": int(num("WOG_MAX_JSON_MB", cls.max_json_bytes / 2**20) * 2**20),
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A fetched body with what the raw tables keep about it."""
-
-    replay_id: int
-    url: str
-    http_status: int
-    fetched_at: dt.datetime
-    body: bytes | bytearray
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
+def game_page_url(base_url: str, replay_id: int) -> str:
+    """The game page's URL on the site at ``base_url``."""
+    return f"{base_url.rstrip('/')}/games/{replay_id}/"
 
 
 class SiteClient:
@@ -120,7 +70,7 @@ class SiteClient:
         return f"{self.settings.base_url.rstrip('/')}{path}"
 
     def game_page_url(self, replay_id: int) -> str:
-        return self.url_for(f"/games/{replay_id}/")
+        return game_page_url(self.settings.base_url, replay_id)
 
     def replay_json_url(self, replay_id: int) -> str:
         return self.url_for(f"/json/replay-data.json?game={replay_id}")

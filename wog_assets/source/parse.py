@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import lxml.html
 import msgspec
 
-from wog_assets.sides import SIDE_ORDER, Side
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError
-from wog_assets.source.models import (
+from wog_core.models import (
     Commander,
     Frag,
     GameListing,
@@ -26,6 +26,7 @@ from wog_assets.source.models import (
     ReplayData,
     Vehicle,
 )
+from wog_core.sides import SIDE_ORDER, Side
 
 ERROR_PAGE_TITLE = "Ошибка / WOG Stats"
 
@@ -337,39 +338,52 @@ def parse_replay_json(
     Frags are ordered by time, then victim id, and numbered ``seq`` 0.. in that order.
     Unknown killers (null, 0, missing) become ``None``; empty vehicle/weapon strings too.
     """
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    if not body.strip():
-        raise ReplayParseError("replay JSON is empty", replay_id=replay_id, url=url)
-    try:
-        raw = _decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise ReplayParseError(
-            f"unexpected replay JSON layout: {exc}", replay_id=replay_id, url=url
-        ) from None
-    except msgspec.DecodeError as exc:
-        raise ReplayParseError(
-            f"replay JSON is not valid JSON (truncated download?): {exc}",
-            replay_id=replay_id,
-            url=url,
-        ) from None
 
     def fail(message: str) -> ReplayParseError:
         return ReplayParseError(message, replay_id=replay_id, url=url)
 
+    raw = _decode_replay(body, fail)
     if raw.players is None:
         raise fail("replay JSON has no 'players' object")
+    return ReplayData(
+        side_players=_side_players(raw.factions),
+        players=_players(raw.players, fail),
+        vehicles=_vehicles(raw.vehiclesUnits, fail),
+        frags=_frags(raw.playersDead, fail),
+    )
 
-    side_players: dict[str, int] = {}
-    for key, value in _items(raw.factions):
+
+Fail = Callable[[str], ReplayParseError]
+
+
+def _decode_replay(body: bytes | str, fail: Fail) -> _RawReplay:
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not body.strip():
+        raise fail("replay JSON is empty")
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise fail(f"unexpected replay JSON layout: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise fail(f"replay JSON is not valid JSON (truncated download?): {exc}") from None
+
+
+def _side_players(factions: Any) -> dict[str, int]:
+    """``factions``: side number → [.., .., player count, ..]; absent sides are left out."""
+    counts: dict[str, int] = {}
+    for key, value in _items(factions):
         side = Side.from_number(key)
         count = _int(_at(value, 2)) if isinstance(value, list) else None
         if side is not None and count is not None:
-            side_players[side.value] = count
-    side_players = {s.value: side_players[s.value] for s in SIDE_ORDER if s.value in side_players}
+            counts[side.value] = count
+    return {s.value: counts[s.value] for s in SIDE_ORDER if s.value in counts}
 
+
+def _players(raw_players: Any, fail: Fail) -> list[Player]:
+    """``players``: player id → [side, nickname, slot, squad], ordered by id."""
     players: list[Player] = []
-    for key, value in _items(raw.players):
+    for key, value in _items(raw_players):
         player_id = _int(key)
         if player_id is None or not isinstance(value, list) or len(value) < 2:
             raise fail(f"players[{key!r}]: expected [side, nickname, slot, squad], got {value!r}")
@@ -385,20 +399,27 @@ def parse_replay_json(
                 squad=_str(_at(value, 3)),
             )
         )
-    players.sort(key=lambda p: p.player_id)
+    return sorted(players, key=lambda p: p.player_id)
 
+
+def _vehicles(raw_vehicles: Any, fail: Fail) -> list[Vehicle]:
+    """``vehiclesUnits``: vehicle id → [type, name], ordered by id."""
     vehicles: list[Vehicle] = []
-    for key, value in _items(raw.vehiclesUnits):
+    for key, value in _items(raw_vehicles):
         vehicle_id = _int(key)
         if vehicle_id is None or not isinstance(value, list) or not value:
             raise fail(f"vehiclesUnits[{key!r}]: expected [type, name], got {value!r}")
         vehicles.append(
             Vehicle(vehicle_id, _str(value[0]) or "unknown", str(_at(value, 1) or "").strip())
         )
-    vehicles.sort(key=lambda v: v.vehicle_id)
+    return sorted(vehicles, key=lambda v: v.vehicle_id)
 
+
+def _frags(players_dead: Any, fail: Fail) -> list[Frag]:
+    """``playersDead``: time → victim id → [victim vehicle, killer, killer vehicle, weapon,
+    distance, teamkill], numbered in (time, victim) order."""
     deaths: list[tuple[int, int, list[Any]]] = []
-    for time_key, victims in _items(raw.playersDead):
+    for time_key, victims in _items(players_dead):
         time_s = _int(time_key)
         if time_s is None:
             raise fail(f"playersDead[{time_key!r}]: time is not a number")
@@ -408,26 +429,26 @@ def parse_replay_json(
                 raise fail(f"playersDead[{time_key!r}][{victim_key!r}]: unexpected {row!r}")
             deaths.append((time_s, victim_id, row))
     deaths.sort(key=lambda d: (d[0], d[1]))
+    return [
+        _frag(seq, time_s, victim_id, row) for seq, (time_s, victim_id, row) in enumerate(deaths)
+    ]
 
-    frags = []
-    for seq, (time_s, victim_id, row) in enumerate(deaths):
-        killer_id = _int(_at(row, 1))
-        distance = _at(row, 4)
-        try:
-            distance_m = float(distance) if distance not in (None, "") else None
-        except (TypeError, ValueError):
-            distance_m = None
-        frags.append(
-            Frag(
-                seq=seq,
-                time_s=time_s,
-                victim_id=victim_id,
-                victim_vehicle=_str(_at(row, 0)),
-                killer_id=killer_id if killer_id and killer_id > 0 else None,
-                killer_vehicle=_str(_at(row, 2)),
-                weapon=_str(_at(row, 3)),
-                distance_m=distance_m,
-                teamkill=bool(_int(_at(row, 5)) or _at(row, 5) is True),
-            )
-        )
-    return ReplayData(side_players=side_players, players=players, vehicles=vehicles, frags=frags)
+
+def _frag(seq: int, time_s: int, victim_id: int, row: list[Any]) -> Frag:
+    killer_id = _int(_at(row, 1))
+    distance = _at(row, 4)
+    try:
+        distance_m = float(distance) if distance not in (None, "") else None
+    except (TypeError, ValueError):
+        distance_m = None
+    return Frag(
+        seq=seq,
+        time_s=time_s,
+        victim_id=victim_id,
+        victim_vehicle=_str(_at(row, 0)),
+        killer_id=killer_id if killer_id and killer_id > 0 else None,
+        killer_vehicle=_str(_at(row, 2)),
+        weapon=_str(_at(row, 3)),
+        distance_m=distance_m,
+        teamkill=bool(_int(_at(row, 5)) or _at(row, 5) is True),
+    )

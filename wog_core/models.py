@@ -7,6 +7,8 @@ only together with the README.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass
 
 import msgspec
 
@@ -134,3 +136,22 @@ def to_json(value: msgspec.Struct, *, indent: int = 0) -> str:
     if indent:
         raw = msgspec.json.format(raw, indent=indent)
     return raw.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched body with what the raw tables keep about it."""
+
+    replay_id: int
+    url: str
+    http_status: int
+    fetched_at: dt.datetime
+    body: bytes | bytearray
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")

@@ -1,0 +1,63 @@
+"""The ``wog`` command line: one entry point for every part of the platform.
+
+One module per area — :mod:`~wog_assets.cli.database`, :mod:`~wog_assets.cli.replay`,
+:mod:`~wog_assets.cli.pipeline`, :mod:`~wog_assets.cli.bot`, :mod:`~wog_assets.cli.operations`
+— each a few thin commands over library functions. Commands import their subsystem lazily, so
+``wog --help`` and ``wog db …`` start fast and never load Dagster or hikari unless they need them.
+
+Every failure a user can meet is one line on stderr (exit 1) naming what and where — the
+database down, a bad setting, an unreadable file; ``wog -v …`` shows the traceback instead.
+Secrets never appear: log records and error lines are redacted (:mod:`wog_core.logs`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from wog_assets.cli import bot, database, operations, pipeline, replay
+
+
+class _Wog(click.Group):
+    """The ``wog`` group: turns any error into one redacted line unless ``-v`` was given."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from wog_core.logs import install_log_redaction
+
+        install_log_redaction()
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if ctx.params.get("verbose"):
+                raise
+            raise click.ClickException(one_line(exc)) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """One redacted line for an unexpected error: its type and the first line of its message."""
+    from dbschema.connection import DatabaseUnavailable
+    from wog_core.logs import redact_text
+    from wog_core.settings import SettingsError
+
+    if isinstance(exc, SettingsError | DatabaseUnavailable):  # already one line, what and where
+        return redact_text(str(exc))
+    cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return redact_text(f"{type(cause).__name__}: {text} (run 'wog -v …' for the traceback)")
+
+
+@click.group(cls=_Wog, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of unexpected errors.")
+def main(verbose: bool) -> None:
+    """WOG Arma 3 replay platform: warehouse, Dagster pipeline and Discord bot."""
+
+
+for _area in (database, replay, pipeline, bot, operations):
+    for _command in _area.COMMANDS:
+        main.add_command(_command)

@@ -1,0 +1,106 @@
+"""``wog bot`` and ``wog notifications …``: the Discord side."""
+
+from __future__ import annotations
+
+import click
+
+from wog_assets.cli.common import engine, settings
+
+
+@click.command("bot")
+@click.option(
+    "--webhook",
+    "webhook_url",
+    help="Deliver through this Discord webhook URL (no bot user, no gateway).",
+)
+@click.option(
+    "--once", is_flag=True, help="Deliver everything pending, then exit (for cron and tests)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
+    """Run the Discord bot: deliver notifications, Twitch alerts, slash commands.
+
+    Gateway mode needs DISCORD_TOKEN and WOG_DISCORD_CHANNEL_IDS. With --webhook (or
+    WOG_DISCORD_WEBHOOK_URL and no token) it posts through a webhook only. Every setting is in
+    the README and .env.example.
+    """
+    import asyncio
+    import dataclasses
+    import logging
+
+    from wog_core.settings import SettingsError, Webhook
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    bot_settings = settings().bot
+    if webhook_url:
+        try:
+            Webhook.parse(webhook_url, "--webhook")
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        bot_settings = dataclasses.replace(bot_settings, webhook_url=webhook_url)
+    from wog_bot import app
+
+    if once:
+        handled = asyncio.run(app.run_once(bot_settings))
+        click.echo(f"handled {handled} notification(s)")
+    elif bot_settings.discord_token and not webhook_url:
+        app.run_gateway(bot_settings)
+    elif bot_settings.webhook_url:
+        asyncio.run(app.run_rest_only(bot_settings))
+    else:
+        raise click.ClickException("set DISCORD_TOKEN (gateway mode) or pass --webhook URL")
+
+
+@click.group()
+def notifications() -> None:
+    """Inspect and retry Discord notifications."""
+
+
+def _statuses() -> list[str]:
+    from dbschema.tables import NOTIFICATION_STATUSES
+
+    return list(NOTIFICATION_STATUSES)
+
+
+@notifications.command("list")
+@click.option("--status", type=click.Choice(_statuses()), help="Only rows with this status.")
+@click.option("--limit", default=50, show_default=True)
+def notifications_list(status: str | None, limit: int) -> None:
+    """List notifications, newest first."""
+    from wog_warehouse.queue import list_notifications
+
+    rows = list_notifications(engine(), status, limit)
+    if not rows:
+        click.echo("no notifications")
+        return
+    click.echo(
+        f"{'id':>6} {'replay':>7} {'target':<26} {'status':<10} {'tries':>5}  message / error"
+    )
+    for r in rows:
+        detail = r["last_error"] or (
+            str(r["discord_message_id"]) if r["discord_message_id"] else ""
+        )
+        click.echo(
+            f"{r['id']:>6} {r['replay_id']:>7} {r['target']:<26} {r['status']:<10} "
+            f"{r['attempts']:>5}  {detail}"
+        )
+
+
+@notifications.command("retry")
+@click.argument("notification_id", type=int)
+def notifications_retry(notification_id: int) -> None:
+    """Queue a failed (or suppressed) notification for delivery again."""
+    from wog_warehouse.queue import IN_FLIGHT_OR_DONE, retry
+
+    previous = retry(engine(), notification_id)
+    if previous is None:
+        raise click.ClickException(f"no notification {notification_id}")
+    if previous in IN_FLIGHT_OR_DONE:
+        raise click.ClickException(f"notification {notification_id} is {previous}; not retried")
+    click.echo(f"notification {notification_id}: {previous} -> pending")
+
+
+COMMANDS = [bot_cmd, notifications]

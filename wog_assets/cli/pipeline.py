@@ -1,0 +1,179 @@
+"""``wog backfill``, ``wog announce``, ``wog dev``, ``wog fake-site``: the Dagster pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from wog_assets.cli.common import dagster_environment, engine, settings
+
+
+@click.command("backfill")
+@click.option("--from", "first", type=int, required=True, help="First replay id.")
+@click.option("--to", "last", type=int, required=True, help="Last replay id (inclusive).")
+@click.option("--batch", type=int, help="Replays per run (default WOG_BACKFILL_BATCH or 50).")
+@click.option(
+    "--submit", is_flag=True, help="Hand the backfill to a running Dagster daemon and return."
+)
+def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None:
+    """Load replays FROM..TO into the warehouse, in batched runs recorded in Dagster.
+
+    Never announces anything on Discord. Ids the site does not have are recorded as missing,
+    not treated as errors; the min-players filter does not apply. Exits 1 if a batch failed
+    (its replays are listed; the rest are loaded and re-running is safe).
+    """
+    if last < first:
+        raise click.UsageError("--to must not be smaller than --from")
+    if batch is not None and batch < 1:
+        raise click.UsageError("--batch must be at least 1")
+    dagster_environment()
+    import dagster as dg
+
+    from wog_assets.backfill import prune_missing_partitions, run_backfill, submit_backfill
+    from wog_assets.definitions import build_definitions
+    from wog_warehouse.raw import missing_ids
+
+    current = settings()
+    defs = build_definitions(current)
+    with dg.DagsterInstance.get() as instance:
+        if submit:
+            backfill_id = submit_backfill(defs, instance, first, last)
+            click.echo(
+                f"submitted backfill {backfill_id} for replays {first}..{last}; the daemon runs it"
+            )
+            return
+        total = last - first + 1
+        with click.progressbar(
+            length=total, label=f"replays {first}..{last}", show_pos=True
+        ) as bar:
+            report = run_backfill(
+                defs,
+                instance,
+                first,
+                last,
+                batch=batch or current.pipeline.backfill_batch,
+                on_batch=lambda keys, ok: bar.update(len(keys)),
+            )
+        warehouse = engine()
+        missing = missing_ids(warehouse, first, last)
+        prune_missing_partitions(instance, warehouse, missing)
+    click.echo(f"{len(report.runs)} run(s), tag wog/backfill={report.backfill_id}")
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
+        click.echo(f"{len(missing)} id(s) not on the site (recorded in replay_misses): {shown}")
+    for span, error in report.failed_runs:
+        click.echo(f"FAILED {span}: {error}", err=True)
+    if report.failed_runs:
+        sys.exit(1)
+
+
+@click.command("announce")
+@click.argument("replay_id", type=int)
+def announce_cmd(replay_id: int) -> None:
+    """Queue REPLAY_ID's Discord message for posting (the bot delivers it).
+
+    Loads the game first if the warehouse does not have it yet. Runs are recorded in Dagster
+    with the tag wog/trigger=announce.
+    """
+    targets = settings().notification_targets
+    if not targets:
+        raise click.ClickException(
+            "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
+        )
+    dagster_environment()
+    import dagster as dg
+
+    from wog_assets.backfill import AnnounceFailed, announce
+    from wog_assets.definitions import build_definitions
+
+    with dg.DagsterInstance.get() as instance:
+        try:
+            run_id = announce(build_definitions(settings()), instance, engine(), replay_id)
+        except AnnounceFailed as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"replay {replay_id} queued for {', '.join(targets)} (run {run_id})")
+
+
+@click.command("dev")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Use a local fake stats site that publishes a new game every minute.",
+)
+@click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Dagster UI host.")
+@click.option(
+    "--demo-interval", default=60.0, show_default=True, help="Seconds between demo games."
+)
+def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
+    """Run the Dagster UI and daemon (sensor on) on the embedded Postgres.
+
+    Starts or reuses the embedded Postgres, migrates the warehouse, prepares DAGSTER_HOME with
+    Postgres instance storage and runs `dagster dev`. With --demo, games come from a fake stats
+    site on loopback instead of the real one.
+    """
+    child_env = {**os.environ, **dagster_environment()}
+    site = None
+    if demo:
+        from wog_assets.demo.live import start_demo_site
+        from wog_warehouse.raw import newest_raw_id
+
+        site = start_demo_site(newest_raw_id(engine()), demo_interval, click.echo)
+        child_env.update(
+            WOG_BASE_URL=site.url,
+            WOG_MIN_REQUEST_INTERVAL="0.1",
+            WOG_SENSOR_INTERVAL=child_env.get("WOG_SENSOR_INTERVAL", "20"),
+        )
+    dagster = Path(sys.executable).with_name("dagster")
+    cmd = [str(dagster), "dev", "-m", "wog_assets.definitions", "-h", host, "-p", str(port)]
+    click.echo(f"DAGSTER_HOME={child_env['DAGSTER_HOME']}; UI at http://{host}:{port}")
+    proc = subprocess.Popen(cmd, env=child_env)
+    try:
+        sys.exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=60)
+    finally:
+        if site:
+            site.stop()
+
+
+@click.command("fake-site")
+@click.option("--games", default=20, show_default=True, help="Number of generated games.")
+@click.option("--first-id", default=3400, show_default=True, help="Id of the first game.")
+@click.option("--seed", default=0, show_default=True, help="Generator seed.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True)
+@click.option("--viewer-mb", default=0.0, help="Bulky viewer data per replay JSON, in MB.")
+@click.option(
+    "--export", type=click.Path(file_okay=False), help="Also write the games as files here."
+)
+def fake_site_cmd(
+    games: int, first_id: int, seed: int, host: str, port: int, viewer_mb: float, export: str | None
+) -> None:
+    """Serve generated games as a fake stats site (for demos; point WOG_BASE_URL at it)."""
+    from wog_assets.demo.fake_site import FakeSite
+    from wog_assets.demo.generator import GameOptions, export_games, generate_games
+
+    generated = generate_games(
+        first_id, games, seed, GameOptions(viewer_bytes=int(viewer_mb * 2**20))
+    )
+    if export:
+        export_games(generated, Path(export))
+        click.echo(f"wrote {len(generated)} games to {export}/<id>.html and <id>.json")
+    site = FakeSite(host, port)
+    site.publish(*generated)
+    click.echo(
+        f"fake stats site with {games} games (ids {first_id}..{first_id + games - 1}) at {site.url}"
+    )
+    click.echo(f"  export WOG_BASE_URL={site.url}")
+    with contextlib.suppress(KeyboardInterrupt):
+        site.serve_forever()
+
+
+COMMANDS = [backfill_cmd, announce_cmd, dev_cmd, fake_site_cmd]

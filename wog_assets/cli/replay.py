@@ -1,0 +1,165 @@
+"""``wog parse``, ``wog summary``, ``wog preview``: one replay, from files, the site or the warehouse."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from wog_assets.cli.common import engine, settings
+
+if TYPE_CHECKING:
+    from wog_core.models import Replay
+
+_page = click.option(
+    "--page", "page_file", type=click.Path(exists=True, dir_okay=False), help="Game page HTML file."
+)
+_replay = click.option(
+    "--replay",
+    "replay_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Replay JSON file.",
+)
+
+
+def _input_errors() -> tuple[type[Exception], ...]:
+    from wog_assets.source.errors import ReplayNotFound, ReplayParseError
+
+    return (ReplayParseError, ReplayNotFound)
+
+
+def _exit_on_bad_input(load: Callable[[], Any]) -> Any:
+    """Run ``load``; bad input exits 2 with one line, an unreachable site exits 1."""
+    from wog_assets.source.errors import SourceError
+
+    try:
+        return load()
+    except _input_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except SourceError as exc:  # the site is unreachable: not the input's fault
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _from_files_or_site(
+    page_file: str | None, replay_file: str | None, replay_id: int | None
+) -> Replay:
+    from wog_assets.source.load import fetch_replay, replay_from_files
+
+    if page_file or replay_file:
+        if not (page_file and replay_file):
+            raise click.UsageError("give both --page and --replay, or only --replay-id")
+        return replay_from_files(Path(page_file), Path(replay_file), replay_id)
+    if replay_id is None:
+        raise click.UsageError("give --page and --replay files, or --replay-id")
+    return fetch_replay(replay_id, settings().source)
+
+
+def _from_files_or_warehouse(
+    page_file: str | None, replay_file: str | None, replay_id: int | None
+) -> tuple[Replay, str]:
+    """A replay from files, or from the warehouse by id, with its page URL."""
+    from wog_assets.source.client import game_page_url
+    from wog_assets.source.load import replay_from_files
+    from wog_warehouse.replays import load_replay
+
+    if page_file or replay_file:
+        if not (page_file and replay_file):
+            raise click.UsageError("give both --page and --replay, or only --replay-id")
+        replay = replay_from_files(Path(page_file), Path(replay_file), replay_id)
+        return replay, game_page_url(settings().source.base_url, replay.replay_id)
+    if replay_id is None:
+        raise click.UsageError("give --page and --replay files, or --replay-id")
+    loaded = load_replay(engine(), replay_id)
+    if loaded is None:
+        raise click.ClickException(
+            f"replay {replay_id} is not in the warehouse; "
+            f"load it with 'wog backfill --from {replay_id} --to {replay_id}'"
+        )
+    return loaded
+
+
+@click.command("parse")
+@_page
+@_replay
+@click.option(
+    "--replay-id", type=int, help="Replay id (fetched from the site when no files are given)."
+)
+@click.option("--indent", type=int, default=0, help="Pretty-print with this indent.")
+def parse_cmd(
+    page_file: str | None, replay_file: str | None, replay_id: int | None, indent: int
+) -> None:
+    """Print a replay, normalized, as JSON (the contract documented in the README).
+
+    Give --page and --replay files, or only --replay-id to fetch both from the site
+    (WOG_BASE_URL). Exits 2 with one line on stderr when the input cannot be parsed.
+    """
+    from wog_core.models import to_json
+
+    replay = _exit_on_bad_input(lambda: _from_files_or_site(page_file, replay_file, replay_id))
+    click.echo(to_json(replay, indent=indent))
+
+
+_warehouse_id = click.option(
+    "--replay-id", type=int, help="Replay id (read from the warehouse when no files are given)."
+)
+
+
+@click.command("summary")
+@_page
+@_replay
+@_warehouse_id
+@click.option("--indent", type=int, default=0, help="Pretty-print with this indent.")
+def summary_cmd(
+    page_file: str | None, replay_file: str | None, replay_id: int | None, indent: int
+) -> None:
+    """Print a game's summary as JSON (top killers, notable frags, survivors, vehicles).
+
+    From --page/--replay files, or --replay-id from the warehouse. The shape is documented in
+    the README next to `wog parse`.
+    """
+    from wog_assets.summary import summarize, summary_contract
+
+    replay, _ = _exit_on_bad_input(
+        lambda: _from_files_or_warehouse(page_file, replay_file, replay_id)
+    )
+    contract = summary_contract(summarize(replay))
+    click.echo(json.dumps(contract, ensure_ascii=False, indent=indent or None))
+
+
+@click.command("preview")
+@_page
+@_replay
+@_warehouse_id
+@click.option(
+    "--out", "out_file", default="preview.html", show_default=True, help="HTML file to write."
+)
+@click.option(
+    "--language",
+    type=click.Choice(["ru", "en"]),
+    help="Message language (default WOG_LANGUAGE or ru).",
+)
+def preview_cmd(
+    page_file: str | None,
+    replay_file: str | None,
+    replay_id: int | None,
+    out_file: str,
+    language: str | None,
+) -> None:
+    """Write an HTML page showing the Discord message for a game, with its battle chart."""
+    from wog_assets.message.preview import preview_page
+
+    replay, page_url = _exit_on_bad_input(
+        lambda: _from_files_or_warehouse(page_file, replay_file, replay_id)
+    )
+    page = preview_page(replay, page_url, language or settings().pipeline.language)
+    Path(out_file).write_text(page, encoding="utf-8")
+    click.echo(f"wrote {out_file}")
+
+
+COMMANDS = [parse_cmd, summary_cmd, preview_cmd]

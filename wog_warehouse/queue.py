@@ -1,0 +1,295 @@
+"""The notification queue: the only code that reads or writes the ``notifications`` table.
+
+A row is one Discord message for one game and one target (``channel:<id>`` or
+``webhook:<id>``). The pipeline *enqueues* rows; the bot *claims*, posts and *finishes* them.
+Every step is one short transaction:
+
+1. :func:`enqueue` stores the message, ``pending`` (announce) or ``suppressed`` (backfill), and
+   sends ``NOTIFY`` on :data:`NOTIFY_CHANNEL` when the transaction commits;
+2. :func:`claim` switches one due ``pending`` row to ``sending`` with ``FOR UPDATE SKIP
+   LOCKED``, so concurrent dispatchers never take the same row;
+3. the bot posts it (outside any transaction);
+4. :func:`mark_sent`, :func:`mark_retry` or :func:`mark_failed` finish the claim; each applies
+   only while the row is still ``sending`` by that claim.
+
+A crash between 3 and 4 leaves the row ``sending``; :func:`stale_sending` finds such rows for the
+bot to resolve, and :func:`release` gives one back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+
+from dbschema.tables import NOTIFICATION_STATUSES
+from dbschema.tables import notifications as n
+
+NOTIFY_CHANNEL = "wog_notifications"
+
+
+class Status(StrEnum):
+    """Where a notification stands. The schema's check constraint lists the same values."""
+
+    PENDING = "pending"  # to be posted when due
+    SENDING = "sending"  # claimed by a dispatcher, being posted
+    SENT = "sent"  # posted; discord_message_id is set
+    FAILED = "failed"  # gave up; last_error says why
+    SUPPRESSED = "suppressed"  # stored but never posted by itself (backfills)
+
+
+assert {s.value for s in Status} == set(NOTIFICATION_STATUSES), "Status and the schema disagree"
+
+RETRYABLE = (Status.FAILED, Status.SUPPRESSED, Status.PENDING)
+IN_FLIGHT_OR_DONE = (Status.SENT, Status.SENDING)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row a dispatcher has claimed for posting."""
+
+    id: int
+    replay_id: int
+    target: str
+    payload: dict
+    attachment: bytes | None
+    attempts: int
+    claimed_at: dt.datetime
+
+    @property
+    def nonce(self) -> str:
+        """Discord nonce (<= 25 chars) for this row: derived from the replay id and row id."""
+        return f"wog{self.replay_id}n{self.id}"[:25]
+
+
+_CLAIMED_COLUMNS = (
+    n.c.id,
+    n.c.replay_id,
+    n.c.target,
+    n.c.payload,
+    n.c.attachment,
+    n.c.attempts,
+    n.c.claimed_at,
+)
+
+
+def _notify(conn: Connection, key: object) -> None:
+    conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(key))))
+
+
+# --- the pipeline's side ------------------------------------------------------------------
+
+
+def enqueue(
+    engine: Engine,
+    replay_id: int,
+    targets: list[str],
+    payload: dict,
+    attachment: bytes | None,
+    *,
+    announce: bool,
+) -> dict[str, str]:
+    """Store the message for each target; returns each target's resulting status.
+
+    A new row is ``pending`` when ``announce`` (a game the sensor found, or a user asked),
+    else ``suppressed`` (backfills never post). An existing row that is not sent or being sent
+    gets the new payload; ``announce`` makes it pending again (a fresh chance, attempts reset);
+    otherwise its status stays. A ``sent`` or ``sending`` row is left untouched.
+    """
+    new_status = Status.PENDING if announce else Status.SUPPRESSED
+    result: dict[str, str] = {}
+    with engine.begin() as conn:
+        for target in targets:
+            stmt = pg_insert(n).values(
+                replay_id=replay_id,
+                target=target,
+                status=new_status,
+                payload=payload,
+                attachment=attachment,
+            )
+            update: dict = {
+                "payload": stmt.excluded.payload,
+                "attachment": stmt.excluded.attachment,
+                "updated_at": sa.func.now(),
+            }
+            if announce:
+                update.update(status=Status.PENDING, attempts=0, last_error=None)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[n.c.replay_id, n.c.target],
+                set_=update,
+                where=n.c.status.notin_(IN_FLIGHT_OR_DONE),
+            ).returning(n.c.status)
+            status = conn.execute(stmt).scalar()
+            if status is None:  # the row is sent or being sent: left as it is
+                status = conn.execute(
+                    sa.select(n.c.status).where(n.c.replay_id == replay_id, n.c.target == target)
+                ).scalar_one()
+            result[target] = status
+        if Status.PENDING in result.values():
+            _notify(conn, replay_id)
+    return result
+
+
+# --- the bot's side -----------------------------------------------------------------------
+
+
+def claim(engine: Engine, targets: list[str]) -> Claimed | None:
+    """Atomically take one due ``pending`` row for one of ``targets``."""
+    due = (
+        sa.select(n.c.id)
+        .where(
+            n.c.status == Status.PENDING,
+            n.c.target.in_(targets),
+            sa.or_(n.c.next_attempt_at.is_(None), n.c.next_attempt_at <= sa.func.now()),
+        )
+        .order_by(n.c.created_at, n.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.update(n)
+        .where(n.c.id == due)
+        .values(
+            status=Status.SENDING,
+            claimed_at=sa.func.now(),
+            attempts=n.c.attempts + 1,
+            updated_at=sa.func.now(),
+        )
+        .returning(*_CLAIMED_COLUMNS)
+    )
+    with engine.begin() as conn:
+        row = conn.execute(stmt).first()
+    return Claimed(*row) if row else None
+
+
+def _finish(engine: Engine, claimed: Claimed, **values: object) -> bool:
+    stmt = (
+        sa.update(n)
+        .where(
+            n.c.id == claimed.id,
+            n.c.status == Status.SENDING,
+            n.c.claimed_at == claimed.claimed_at,
+        )
+        .values(updated_at=sa.func.now(), **values)
+    )
+    with engine.begin() as conn:
+        return conn.execute(stmt).rowcount == 1
+
+
+def mark_sent(engine: Engine, claimed: Claimed, message_id: int) -> bool:
+    """The post went out as ``message_id``."""
+    return _finish(
+        engine,
+        claimed,
+        status=Status.SENT,
+        discord_message_id=message_id,
+        sent_at=sa.func.now(),
+        last_error=None,
+    )
+
+
+def mark_retry(engine: Engine, claimed: Claimed, error: str, delay_s: float) -> bool:
+    """A transient failure: pending again, not before ``delay_s`` seconds."""
+    return _finish(
+        engine,
+        claimed,
+        status=Status.PENDING,
+        last_error=error,
+        next_attempt_at=sa.func.now() + dt.timedelta(seconds=delay_s),
+    )
+
+
+def mark_failed(engine: Engine, claimed: Claimed, error: str) -> bool:
+    """A permanent failure, kept with its reason for ``wog notifications list``."""
+    return _finish(engine, claimed, status=Status.FAILED, last_error=error)
+
+
+def stale_sending(engine: Engine, targets: list[str], older_than_s: float) -> list[Claimed]:
+    """Rows left ``sending`` longer than ``older_than_s`` (a dispatcher died mid-delivery)."""
+    stmt = sa.select(*_CLAIMED_COLUMNS).where(
+        n.c.status == Status.SENDING,
+        n.c.target.in_(targets),
+        n.c.claimed_at < sa.func.now() - dt.timedelta(seconds=older_than_s),
+    )
+    with engine.connect() as conn:
+        return [Claimed(*row) for row in conn.execute(stmt)]
+
+
+def release(engine: Engine, claimed: Claimed) -> bool:
+    """Give a stale claim back (``sending`` → ``pending``, due now)."""
+    return _finish(engine, claimed, status=Status.PENDING, next_attempt_at=None)
+
+
+def due_count(engine: Engine, targets: list[str]) -> int:
+    """How many rows for ``targets`` are pending."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).where(n.c.status == Status.PENDING, n.c.target.in_(targets))
+        ).scalar_one()
+
+
+def next_due_in(engine: Engine, targets: list[str]) -> float | None:
+    """Seconds until the next pending row for ``targets`` is due (0 if one is due now)."""
+    with engine.connect() as conn:
+        when = conn.execute(
+            sa.select(
+                sa.func.min(sa.func.coalesce(n.c.next_attempt_at, sa.func.now())) - sa.func.now()
+            ).where(n.c.status == Status.PENDING, n.c.target.in_(targets))
+        ).scalar()
+    return None if when is None else max(0.0, when.total_seconds())
+
+
+# --- operators ----------------------------------------------------------------------------
+
+
+def list_notifications(engine: Engine, status: str | None = None, limit: int = 50) -> list[dict]:
+    """Rows newest first, optionally only those with ``status``."""
+    stmt = (
+        sa.select(
+            n.c.id,
+            n.c.replay_id,
+            n.c.target,
+            n.c.status,
+            n.c.attempts,
+            n.c.last_error,
+            n.c.discord_message_id,
+            n.c.created_at,
+            n.c.sent_at,
+        )
+        .order_by(n.c.id.desc())
+        .limit(limit)
+    )
+    if status:
+        stmt = stmt.where(n.c.status == status)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def retry(engine: Engine, notification_id: int) -> str | None:
+    """Make a ``failed`` (or ``suppressed``) row pending again; returns its previous status.
+
+    None when there is no such row; a ``sent`` or ``sending`` row is left as it is.
+    """
+    with engine.begin() as conn:
+        previous = conn.execute(
+            sa.select(n.c.status).where(n.c.id == notification_id).with_for_update()
+        ).scalar()
+        if previous in RETRYABLE:
+            conn.execute(
+                sa.update(n)
+                .where(n.c.id == notification_id)
+                .values(
+                    status=Status.PENDING,
+                    attempts=0,
+                    next_attempt_at=None,
+                    last_error=None,
+                    updated_at=sa.func.now(),
+                )
+            )
+            _notify(conn, notification_id)
+        return previous

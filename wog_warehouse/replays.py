@@ -1,0 +1,230 @@
+"""A replay's parsed rows: written in one transaction, read back as the normalized replay.
+
+Every write for one replay is one transaction of bulk statements: re-writing a replay any
+number of times leaves identical rows, and a failure leaves the previous rows in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+
+from dbschema import tables as t
+from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
+from wog_core.sides import SIDE_CODES
+
+
+def game_row(replay: Replay, page_url: str) -> dict:
+    g = replay.game
+    row = {
+        "replay_id": replay.replay_id,
+        "mission_id": g.mission_id,
+        "mission_name": g.mission_name,
+        "island": g.island,
+        "played_on": g.date,
+        "started_at": g.started_at,
+        "ended_at": g.ended_at,
+        "duration_s": g.duration_s,
+        "winner": g.winner,
+        "players_active": g.players_active,
+        "slots": g.slots,
+        "page_url": page_url,
+        "parsed_at": dt.datetime.now(dt.UTC),
+    }
+    for code in SIDE_CODES:
+        lower = code.lower()
+        commander = g.commanders.get(code)
+        row[f"players_{lower}"] = g.side_players.get(code)
+        row[f"commander_{lower}_id"] = commander.player_id if commander else None
+        row[f"commander_{lower}_nickname"] = commander.nickname if commander else None
+    return row
+
+
+def write_replay(engine: Engine, replay: Replay, page_url: str) -> dict[str, int]:
+    """Replace one replay's rows in games, players, vehicles and frags in one transaction.
+
+    The ``games`` row is upserted rather than deleted, so rows that hang off it and are not
+    derived from the site (notifications) survive a re-parse. Returns row counts per table.
+    """
+    rid = replay.replay_id
+    game = game_row(replay, page_url)
+    players = [{"replay_id": rid, **_fields(p)} for p in replay.players]
+    vehicles = [{"replay_id": rid, **_fields(v)} for v in replay.vehicles]
+    frags = [
+        {
+            "replay_id": rid,
+            **{("is_teamkill" if k == "teamkill" else k): v for k, v in _fields(f).items()},
+        }
+        for f in replay.frags
+    ]
+    stmt = pg_insert(t.games).values(game)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.games.c.replay_id],
+        set_={k: stmt.excluded[k] for k in game if k != "replay_id"},
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)
+        for table, rows in ((t.players, players), (t.vehicles, vehicles), (t.frags, frags)):
+            conn.execute(sa.delete(table).where(table.c.replay_id == rid))
+            if rows:
+                conn.execute(table.insert(), rows)
+    return {"games": 1, "players": len(players), "vehicles": len(vehicles), "frags": len(frags)}
+
+
+def _fields(struct: object) -> dict:
+    return {f: getattr(struct, f) for f in struct.__struct_fields__}  # type: ignore[attr-defined]
+
+
+def refresh_player_directory(
+    conn: Connection | Engine, replay_ids: Iterable[int]
+) -> dict[str, int]:
+    """Recompute the directory and nickname history for everyone who played in ``replay_ids``.
+
+    Set-based and order-independent: the current nickname is the one from the player's newest
+    game in the warehouse, so backfilling old games never overwrites a newer nickname.
+    """
+    ids = sorted(set(replay_ids))
+    if isinstance(conn, Engine):
+        with conn.begin() as c:
+            return refresh_player_directory(c, ids)
+    if not ids:
+        return {"players": 0, "nicknames": 0}
+    params = {"ids": ids}
+    affected = "SELECT DISTINCT player_id FROM players WHERE replay_id = ANY(:ids)"
+    directory = conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO player_directory AS d
+                (player_id, nickname, first_seen_replay, last_seen_replay, games_played, updated_at)
+            SELECT p.player_id,
+                   (array_agg(p.nickname ORDER BY p.replay_id DESC))[1],
+                   min(p.replay_id), max(p.replay_id), count(*), now()
+            FROM players p
+            WHERE p.player_id IN ({affected})
+            GROUP BY p.player_id
+            ON CONFLICT (player_id) DO UPDATE SET
+                nickname = excluded.nickname,
+                first_seen_replay = excluded.first_seen_replay,
+                last_seen_replay = excluded.last_seen_replay,
+                games_played = excluded.games_played,
+                updated_at = now()
+            """
+        ),
+        params,
+    )
+    conn.execute(sa.text(f"DELETE FROM player_nicknames WHERE player_id IN ({affected})"), params)
+    nicknames = conn.execute(
+        sa.text(
+            f"""
+            INSERT INTO player_nicknames (player_id, nickname, first_seen_replay, last_seen_replay)
+            SELECT player_id, nickname, min(replay_id), max(replay_id)
+            FROM players
+            WHERE player_id IN ({affected})
+            GROUP BY player_id, nickname
+            """
+        ),
+        params,
+    )
+    return {"players": directory.rowcount, "nicknames": nicknames.rowcount}
+
+
+def load_replay(engine: Engine, replay_id: int) -> tuple[Replay, str] | None:
+    """The normalized replay and its page URL as stored in the warehouse, or None."""
+
+    with engine.connect() as conn:
+        game = (
+            conn.execute(sa.select(t.games).where(t.games.c.replay_id == replay_id))
+            .mappings()
+            .first()
+        )
+        if game is None:
+            return None
+        players = conn.execute(
+            sa.select(t.players)
+            .where(t.players.c.replay_id == replay_id)
+            .order_by(t.players.c.player_id)
+        ).mappings()
+        player_list = [
+            Player(r["player_id"], r["side"], r["nickname"], r["slot"], r["squad"]) for r in players
+        ]
+        vehicles = conn.execute(
+            sa.select(t.vehicles)
+            .where(t.vehicles.c.replay_id == replay_id)
+            .order_by(t.vehicles.c.vehicle_id)
+        ).mappings()
+        vehicle_list = [Vehicle(r["vehicle_id"], r["type"], r["name"]) for r in vehicles]
+        frags = conn.execute(
+            sa.select(t.frags).where(t.frags.c.replay_id == replay_id).order_by(t.frags.c.seq)
+        ).mappings()
+        frag_list = [
+            Frag(
+                seq=r["seq"],
+                time_s=r["time_s"],
+                victim_id=r["victim_id"],
+                victim_vehicle=r["victim_vehicle"],
+                killer_id=r["killer_id"],
+                killer_vehicle=r["killer_vehicle"],
+                weapon=r["weapon"],
+                distance_m=r["distance_m"],
+                teamkill=r["is_teamkill"],
+            )
+            for r in frags
+        ]
+    side_players: dict[str, int] = {}
+    commanders: dict[str, Commander] = {}
+    for code in SIDE_CODES:
+        low = code.lower()
+        if game[f"players_{low}"] is not None:
+            side_players[code] = game[f"players_{low}"]
+        if game[f"commander_{low}_id"] is not None:
+            commanders[code] = Commander(
+                game[f"commander_{low}_id"], game[f"commander_{low}_nickname"] or ""
+            )
+    replay = Replay(
+        replay_id=replay_id,
+        game=Game(
+            mission_name=game["mission_name"],
+            mission_id=game["mission_id"],
+            island=game["island"],
+            date=game["played_on"],
+            started_at=game["started_at"],
+            ended_at=game["ended_at"],
+            duration_s=game["duration_s"],
+            winner=game["winner"],
+            players_active=game["players_active"],
+            slots=game["slots"],
+            side_players=side_players,
+            commanders=commanders,
+        ),
+        players=player_list,
+        vehicles=vehicle_list,
+        frags=frag_list,
+    )
+    return replay, game["page_url"]
+
+
+def loaded_ids(engine: Engine, replay_ids: Iterable[int]) -> set[int]:
+    """Which of ``replay_ids`` have a ``games`` row."""
+    ids = sorted(set(replay_ids))
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                sa.select(t.games.c.replay_id).where(t.games.c.replay_id.in_(ids))
+            ).scalars()
+        )
+
+
+def latest_replay_id(engine: Engine) -> int | None:
+    """The newest game in the warehouse, or None when it has none."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.max(t.games.c.replay_id))).scalar()
+
+
+def directory_size(engine: Engine) -> int:
+    """How many players the directory knows."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(t.player_directory)).scalar_one()
