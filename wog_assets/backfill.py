@@ -18,6 +18,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from wog_assets.defs.partitions import replays_partitions
+from wog_assets.defs.problems import Problems, recorded_in_run
 from wog_assets.defs.selection import replay_assets
 from wog_warehouse.replays import loaded_ids
 
@@ -35,6 +36,7 @@ class BackfillReport:
     runs: list[str] = field(default_factory=list)
     failed_runs: list[tuple[str, str]] = field(default_factory=list)  # (range, error)
     missing: list[int] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)  # every replay rejected or repaired
 
 
 def register_partitions(instance: dg.DagsterInstance, replay_ids: list[int]) -> list[str]:
@@ -110,6 +112,7 @@ def run_backfill(
                 run_config=QUIET,
             )
         report.runs.append(result.run_id)
+        report.problems.merge(recorded_in_run(instance, result.run_id))
         if not result.success:
             report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", failure_text(result)))
         if on_batch:

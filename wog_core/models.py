@@ -87,12 +87,18 @@ class Frag(msgspec.Struct, frozen=True):
 
 
 class ReplayData(msgspec.Struct, frozen=True):
-    """What the replay JSON says: side counts, players, vehicles and frags."""
+    """What the replay JSON says: side counts, players, vehicles and frags.
+
+    ``repairs`` lists what the parser changed to make the data storable (one line each,
+    naming the field, the value and what was done); it is not part of the ``wog parse``
+    contract.
+    """
 
     side_players: dict[str, int]
     players: list[Player]
     vehicles: list[Vehicle]
     frags: list[Frag]
+    repairs: list[str] = msgspec.field(default_factory=list)
 
 
 class Replay(msgspec.Struct, frozen=True):
@@ -154,4 +160,18 @@ class Fetched:
 
     @property
     def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
+        return decode_text(bytes(self.body))
+
+
+# The stats site serves UTF-8; a page saved or served in the Russian legacy encoding is read as
+# cp1251 instead of being garbled (bytes cp1251 does not define become U+FFFD).
+FALLBACK_ENCODING = "cp1251"
+
+
+def decode_text(body: bytes) -> str:
+    """Text of a page: UTF-8 (a BOM is dropped), else cp1251; NUL characters are removed."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = body.decode(FALLBACK_ENCODING, errors="replace")
+    return text.replace("\x00", "")

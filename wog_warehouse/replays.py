@@ -7,6 +7,7 @@ number of times leaves identical rows, and a failure leaves the previous rows in
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -61,6 +62,9 @@ def write_replay(engine: Engine, replay: Replay, page_url: str) -> dict[str, int
         }
         for f in replay.frags
     ]
+    for table, rows in ((t.games, [game]), (t.players, players), (t.vehicles, vehicles),
+                        (t.frags, frags)):  # fmt: skip
+        check_rows(table, rows, replay_id=rid, url=page_url)
     stmt = pg_insert(t.games).values(game)
     stmt = stmt.on_conflict_do_update(
         index_elements=[t.games.c.replay_id],
@@ -73,6 +77,49 @@ def write_replay(engine: Engine, replay: Replay, page_url: str) -> dict[str, int
             if rows:
                 conn.execute(table.insert(), rows)
     return {"games": 1, "players": len(players), "vehicles": len(vehicles), "frags": len(frags)}
+
+
+class RowRejected(ValueError):
+    """A value does not fit its column; the message names the replay, URL, field and value."""
+
+
+_INTEGER_LIMITS = (
+    (sa.SmallInteger, 2**15 - 1),
+    (sa.BigInteger, 2**63 - 1),
+    (sa.Integer, 2**31 - 1),
+)
+
+
+def _problem(column: sa.Column, value: object) -> str | None:
+    """Why ``value`` cannot be stored in ``column`` (None when it can)."""
+    kind = column.type
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and isinstance(kind, sa.Integer):
+        limit = next(limit for cls, limit in _INTEGER_LIMITS if isinstance(kind, cls))
+        return None if -limit - 1 <= value <= limit else f"beyond the column's range ±{limit}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "not a finite number"
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character"
+        length = getattr(kind, "length", None)
+        if length is not None and len(value) > length:
+            return f"longer than the column's {length} characters"
+    return None
+
+
+def check_rows(table: sa.Table, rows: list[dict], *, replay_id: int, url: str) -> None:
+    """Raise :class:`RowRejected` for the first value of ``rows`` its column cannot hold."""
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            if value is None:
+                continue
+            problem = _problem(table.c[key], value)
+            if problem:
+                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+                where = f"{table.name}[{index}].{key}" if len(rows) > 1 else f"{table.name}.{key}"
+                raise RowRejected(f"replay {replay_id}, {url}: {where} = {shown}: {problem}")
 
 
 def _fields(struct: object) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dagster as dg
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -17,7 +18,7 @@ from wog_assets.demo.fake_site import FakeSite, game_path, json_path
 from wog_assets.demo.generator import GeneratedGame, generate_games
 from wog_core.models import Replay
 from wog_core.sides import SIDE_CODES
-from wog_warehouse.replays import write_replay
+from wog_warehouse.replays import RowRejected, write_replay
 
 GAMES = generate_games(3400, 6, seed=21)
 
@@ -171,19 +172,19 @@ def test_a_failure_mid_write_leaves_the_previous_rows(
     assert run_replays(instance, [3401], site.url, db_url).success
     before = _dump(engine)
     truth = GAMES[1].replay
-    # A frag time beyond Postgres' integer range fails the frags insert, after the games upsert
-    # and the players/vehicles rewrite have already run in the same transaction.
-    broken_frag = truth.frags[0].__class__(
-        **{
-            **{f: getattr(truth.frags[0], f) for f in truth.frags[0].__struct_fields__},
-            "time_s": 2**40,
-        }
-    )
+    # Two frags with one seq fail the frags insert (primary key), after the games upsert and
+    # the players/vehicles rewrite have already run in the same transaction.
+    frag = truth.frags[0]
     broken = Replay(
-        truth.replay_id, truth.game, truth.players[:1], truth.vehicles[:1], [broken_frag]
+        truth.replay_id, truth.game, truth.players[:1], truth.vehicles[:1], [frag, frag]
     )
     with pytest.raises(sa.exc.DBAPIError):
         write_replay(engine, broken, "http://x/")
+    assert _dump(engine) == before
+    # A value beyond its column is refused before the transaction starts, naming the field.
+    too_late = msgspec.structs.replace(frag, time_s=2**40)
+    with pytest.raises(RowRejected, match=r"replay 3401, http://x/: frags.time_s = 1099511627776"):
+        write_replay(engine, msgspec.structs.replace(broken, frags=[too_late]), "http://x/")
     assert _dump(engine) == before
 
 
@@ -197,7 +198,7 @@ def test_reparsing_reads_stored_bodies_and_never_the_site(
     assert run_replays(instance, [3400], site.url, db_url).success
     requests_before = len(site.requests)
 
-    import wog_assets.defs.assets as assets_module
+    import wog_assets.source.replay as assets_module
 
     real_parse = assets_module.parse_game_page
 

@@ -66,8 +66,11 @@ def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None
     if missing:
         shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
         click.echo(f"{len(missing)} id(s) not on the site (recorded in replay_misses): {shown}")
+    for line in report.problems.lines():
+        click.echo(line, err=True)
     for span, error in report.failed_runs:
-        click.echo(f"FAILED {span}: {error}", err=True)
+        first_line = error.splitlines()[0] if error else "run failed"
+        click.echo(f"FAILED run {span}: {first_line}", err=True)
     if report.failed_runs:
         sys.exit(1)
 

@@ -13,7 +13,15 @@ import click
 from wog_assets.cli.common import engine, settings
 
 if TYPE_CHECKING:
+    from wog_assets.source.replay import ParsedReplay
     from wog_core.models import Replay
+
+
+def _report_repairs(parsed: ParsedReplay) -> None:
+    """What the parser repaired, one line each on stderr (the output stays the contract)."""
+    for line in parsed.repairs:
+        click.echo(f"repaired: replay {parsed.replay.replay_id}: {line}", err=True)
+
 
 _page = click.option(
     "--page", "page_file", type=click.Path(exists=True, dir_okay=False), help="Game page HTML file."
@@ -48,7 +56,7 @@ def _exit_on_bad_input(load: Callable[[], Any]) -> Any:
 
 def _from_files_or_site(
     page_file: str | None, replay_file: str | None, replay_id: int | None
-) -> Replay:
+) -> ParsedReplay:
     from wog_assets.source.load import fetch_replay, replay_from_files
 
     if page_file or replay_file:
@@ -71,7 +79,9 @@ def _from_files_or_warehouse(
     if page_file or replay_file:
         if not (page_file and replay_file):
             raise click.UsageError("give both --page and --replay, or only --replay-id")
-        replay = replay_from_files(Path(page_file), Path(replay_file), replay_id)
+        parsed = replay_from_files(Path(page_file), Path(replay_file), replay_id)
+        _report_repairs(parsed)
+        replay = parsed.replay
         return replay, game_page_url(settings().source.base_url, replay.replay_id)
     if replay_id is None:
         raise click.UsageError("give --page and --replay files, or --replay-id")
@@ -101,8 +111,9 @@ def parse_cmd(
     """
     from wog_core.models import to_json
 
-    replay = _exit_on_bad_input(lambda: _from_files_or_site(page_file, replay_file, replay_id))
-    click.echo(to_json(replay, indent=indent))
+    parsed = _exit_on_bad_input(lambda: _from_files_or_site(page_file, replay_file, replay_id))
+    _report_repairs(parsed)
+    click.echo(to_json(parsed.replay, indent=indent))
 
 
 _warehouse_id = click.option(

@@ -2,11 +2,14 @@
 
 Every asset processes ``context.partition_keys``, so a backfill runs as a few batched runs
 (``BackfillPolicy.multi_run``) rather than one process per replay. Within a batch each replay
-is its own transaction. A replay that cannot be fetched or parsed does not stop the others:
-they are written, and then the step fails naming every bad replay, its URL and the reason —
-re-running the batch is idempotent. A replay the site does not have (404 / error page) is
-recorded in ``replay_misses``; in a backfill that is not an error, but for a new game found by
-the sensor it fails the run so the sensor tries again later (the JSON can appear late).
+is handled on its own — fetched, parsed, checked and written in its own transaction. A replay
+that cannot be fetched, parsed or stored does not stop the others: they go on through every
+step, and the run's last step fails naming every rejected (and repaired) replay, its URL and
+the reason (:mod:`wog_assets.defs.problems`); re-running the batch is idempotent. A replay whose
+bodies are stored is parsed even when another replay's fetch failed. A replay the site does not
+have (404 / error page) is recorded in ``replay_misses``; in a backfill that is not an error,
+but for a new game found by the sensor it fails the run so the sensor tries again later (the
+JSON can appear late).
 """
 
 import warnings
@@ -17,11 +20,12 @@ import sqlalchemy as sa
 
 from dbschema import tables as t
 from wog_assets.defs.partitions import replays_partitions
+from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
 from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
-from wog_assets.source.parse import parse_game_page, parse_replay_json
-from wog_core.models import Fetched, combine
+from wog_assets.source.replay import parse_replay
+from wog_core.models import Fetched
 from wog_core.settings import DEFAULT_BACKFILL_BATCH
 from wog_warehouse.quality import CHECKS, quality_problems
 from wog_warehouse.raw import (
@@ -31,7 +35,12 @@ from wog_warehouse.raw import (
     store_replay_json,
     stored_raw_ids,
 )
-from wog_warehouse.replays import directory_size, refresh_player_directory, write_replay
+from wog_warehouse.replays import (
+    RowRejected,
+    directory_size,
+    refresh_player_directory,
+    write_replay,
+)
 
 # backfill_policy is marked beta; we rely on it deliberately (batched backfills).
 warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
@@ -77,6 +86,12 @@ def _fail_listing(what: str, problems: dict[int, str]) -> dg.Failure:
     )
 
 
+def database_error(exc: sa.exc.DBAPIError) -> str:
+    """The first line of what the database said (the statement and its parameters left out)."""
+    text = str(exc.orig).strip() if exc.orig is not None else type(exc).__name__
+    return f"the database refused it: {text.splitlines()[0] if text else type(exc).__name__}"
+
+
 def _fetch_raw(
     context: dg.AssetExecutionContext,
     *,
@@ -93,7 +108,7 @@ def _fetch_raw(
     kept = set() if refetch else stored_raw_ids(warehouse.engine, table, ids)
     fetched: list[int] = []
     missing: dict[int, str] = {}
-    failed: dict[int, str] = {}
+    problems = Problems()
     total_bytes = 0
     stored_bytes = 0
     with site.client() as client:
@@ -109,19 +124,24 @@ def _fetch_raw(
                 missing[rid] = str(exc)
                 continue
             except SourceError as exc:
-                failed[rid] = str(exc)
+                problems.reject(rid, f"fetching {what}: {exc}")
                 continue
-            stored_bytes += store(body)
+            try:
+                stored_bytes += store(body)
+            except sa.exc.DBAPIError as exc:
+                problems.reject(rid, f"storing {what} from {body.url}: {database_error(exc)}")
+                continue
             total_bytes += len(body.body)
             fetched.append(rid)
         first_url = url_for(client, ids[0])
     context.log.info(
-        f"{what}: fetched {len(fetched)}, kept {len(kept)} stored, missing {len(missing)}"
+        f"{what}: fetched {len(fetched)}, kept {len(kept)} stored, missing {len(missing)}, "
+        f"rejected {len(problems.rejected)}"
     )
-    if failed:
-        raise _fail_listing(f"fetching {what}", failed)
-    if missing and is_new_game_run(context):
-        raise _fail_listing(f"{what} not on the site yet; the sensor will retry", missing)
+    if is_new_game_run(context) and (missing or problems.rejected):
+        reasons = {**missing, **problems.rejected}
+        raise _fail_listing(f"{what} not available yet; the sensor will retry", reasons)
+    finish_step(context, problems, f"fetching {what}")
     metadata: dict[str, object] = {
         "fetched": len(fetched),
         "kept_stored_copy": len(kept),
@@ -129,6 +149,7 @@ def _fetch_raw(
         "body_bytes": total_bytes,
         "stored_bytes": stored_bytes,
         "url": dg.MetadataValue.url(first_url) if len(ids) == 1 else first_url,
+        **problems.metadata(),
     }
     return dg.MaterializeResult(metadata=metadata)
 
@@ -224,29 +245,39 @@ def warehouse_tables(
     counts = {"games": 0, "players": 0, "vehicles": 0, "frags": 0}
     written: list[int] = []
     not_stored: list[int] = []
-    failed: dict[int, str] = {}
+    problems = Problems()
     missions: dict[int, str] = {}
     page_urls: dict[int, str] = {}
     for rid in ids:
-        raw = load_raw(warehouse.engine, rid)
+        try:
+            raw = load_raw(warehouse.engine, rid)
+        except ValueError as exc:  # the stored body does not match its hash
+            problems.reject(rid, str(exc))
+            continue
         if raw is None:
             not_stored.append(rid)
             continue
         try:
-            page = parse_game_page(raw.page_html, replay_id=rid, url=raw.page_url)
-            replay = combine(
-                page, parse_replay_json(raw.json_body, replay_id=rid, url=raw.json_url)
+            parsed = parse_replay(
+                raw.page_html,
+                raw.json_body,
+                replay_id=rid,
+                page_url=raw.page_url,
+                json_url=raw.json_url,
             )
-        except (ReplayParseError, ReplayNotFound) as exc:
-            failed[rid] = str(exc)
+            written_counts = write_replay(warehouse.engine, parsed.replay, raw.page_url)
+        except (ReplayParseError, ReplayNotFound, RowRejected) as exc:
+            problems.reject(rid, str(exc))
             continue
-        for table, n in write_replay(warehouse.engine, replay, raw.page_url).items():
+        except sa.exc.DBAPIError as exc:
+            problems.reject(rid, f"{raw.page_url}: {database_error(exc)}")
+            continue
+        problems.repair(rid, parsed.repairs)
+        for table, n in written_counts.items():
             counts[table] += n
         written.append(rid)
-        missions[rid] = replay.game.mission_name
+        missions[rid] = parsed.replay.game.mission_name
         page_urls[rid] = raw.page_url
-    if failed:
-        raise _fail_listing("parsing stored bodies", failed)
     if not_stored and is_new_game_run(context):
         raise _fail_listing(
             "raw bodies not stored", {rid: "no stored page/JSON" for rid in not_stored}
@@ -261,20 +292,22 @@ def warehouse_tables(
         common["mission_name"] = missions[rid]
         common["page_url"] = dg.MetadataValue.url(page_urls[rid])
     for table, n in counts.items():
-        yield dg.MaterializeResult(asset_key=table, metadata={**common, "rows": n})
+        extra = problems.metadata() if table == "games" else {}
+        yield dg.MaterializeResult(asset_key=table, metadata={**common, "rows": n, **extra})
     for check in CHECKS:
-        problems = quality_problems(warehouse.engine, check, written)
+        offending = quality_problems(warehouse.engine, check, written)
         yield dg.AssetCheckResult(
             asset_key=check.asset,
             check_name=check.name,
-            passed=not problems,
+            passed=not offending,
             severity=dg.AssetCheckSeverity(check.severity),
-            description=_describe_problems(problems),
+            description=_describe_problems(offending),
             metadata={
-                "offending_rows": len(problems),
-                "sample": dg.MetadataValue.json(_jsonable(problems[:20])),
+                "offending_rows": len(offending),
+                "sample": dg.MetadataValue.json(_jsonable(offending[:20])),
             },
         )
+    finish_step(context, problems, "parsing and writing")
 
 
 def _describe_problems(problems: list[dict]) -> str | None:
@@ -306,13 +339,14 @@ def _jsonable(rows: list[dict]) -> list[dict]:
 )
 def player_directory(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     counts = refresh_player_directory(warehouse.engine, replay_ids(context))
     total = directory_size(warehouse.engine)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "players_refreshed": counts["players"],
             "nicknames_refreshed": counts["nicknames"],
             "directory_size": total,
         }
     )
+    finish_step(context, Problems(), "refreshing the player directory")

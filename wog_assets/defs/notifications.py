@@ -6,10 +6,12 @@ check is never announced. Rows are ``pending`` only for runs of new games (senso
 """
 
 import collections
+from collections.abc import Iterator
 
 import dagster as dg
 
 from wog_assets.defs.assets import PARTITIONED, is_new_game_run, replay_ids
+from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
 from wog_assets.message.build import build_message, to_payload
 from wog_assets.message.catalogue import Catalogue
@@ -30,7 +32,7 @@ from wog_warehouse.replays import load_replay
 )
 def notifications(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     current = settings.current()
     targets = current.notification_targets
     announce = is_new_game_run(context)
@@ -38,20 +40,26 @@ def notifications(
     statuses: collections.Counter[str] = collections.Counter()
     not_loaded: list[int] = []
     preview: dict[str, object] = {}
+    problems = Problems()
     for rid in replay_ids(context):
-        loaded = load_replay(warehouse.engine, rid)
-        if loaded is None:
-            not_loaded.append(rid)
+        try:
+            loaded = load_replay(warehouse.engine, rid)
+            if loaded is None:
+                not_loaded.append(rid)
+                continue
+            replay, page_url = loaded
+            summary = summarize(replay)
+            message = build_message(summary, page_url, catalogue=catalogue, with_chart=announce)
+            chart = render_chart(replay, catalogue) if announce else None
+            if targets:
+                for status in enqueue(
+                    warehouse.engine, rid, targets, to_payload(message), chart, announce=announce
+                ).values():
+                    statuses[status] += 1
+        except Exception as exc:  # one game's message must not hold back the others
+            context.log.exception(f"replay {rid}: the message could not be built or stored")
+            problems.reject(rid, f"building its message: {type(exc).__name__}: {exc}")
             continue
-        replay, page_url = loaded
-        summary = summarize(replay)
-        message = build_message(summary, page_url, catalogue=catalogue, with_chart=announce)
-        chart = render_chart(replay, catalogue) if announce else None
-        if targets:
-            for status in enqueue(
-                warehouse.engine, rid, targets, to_payload(message), chart, announce=announce
-            ).values():
-                statuses[status] += 1
         if not preview:
             preview = {
                 "mission_name": summary.mission_name,
@@ -64,12 +72,14 @@ def notifications(
         context.log.warning(
             "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
         )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "targets": dg.MetadataValue.json(targets),
             "announced": announce,
             "rows_by_status": dg.MetadataValue.json(dict(statuses)),
             "language": catalogue.lang,
             **preview,
+            **problems.metadata(),
         }
     )
+    finish_step(context, problems, "building messages")

@@ -9,6 +9,8 @@ optional facts (winner, commanders, absent sides, unknown killers) become ``None
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +20,7 @@ import msgspec
 
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError
 from wog_core.models import (
+    FALLBACK_ENCODING,
     Commander,
     Frag,
     GameListing,
@@ -41,7 +44,7 @@ LABEL_DURATION = "Длительность миссии"
 _GAME_HREF = re.compile(r"/games/(\d+)/?$")
 _MISSION_HREF = re.compile(r"/missions/(\d+)/?$")
 _PLAYER_HREF = re.compile(r"/players/(\d+)/?$")
-_COUNT = re.compile(r"(\d+)\s*/\s*(\d+)")
+_COUNT = re.compile(r"(-?\d+)\s*/\s*(-?\d+)")
 _DATE_DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
@@ -57,7 +60,7 @@ def _document(html: str, what: str, replay_id: int | None, url: str | None) -> A
     if not html or not html.strip():
         raise ReplayParseError(f"{what} is empty", replay_id=replay_id, url=url)
     try:
-        return lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html.replace("\x00", ""))
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ReplayParseError(f"{what} is not HTML: {exc}", replay_id=replay_id, url=url) from exc
 
@@ -98,7 +101,8 @@ def parse_games_list(html: str, *, url: str | None = None) -> list[GameListing]:
         count = _COUNT.search(_text(row)) if row is not None else None
         if count is None or replay_id in found:
             continue
-        found[replay_id] = GameListing(replay_id, int(count.group(1)), int(count.group(2)))
+        players, slots = (max(0, int(g)) for g in count.groups())
+        found[replay_id] = GameListing(replay_id, players, slots)
     if not found and "/games/" not in html:
         raise ReplayParseError("no links to /games/<id>/ found on the games list", url=url)
     return sorted(found.values(), key=lambda g: g.replay_id, reverse=True)
@@ -214,6 +218,8 @@ def parse_game_page(html: str, *, replay_id: int | None = None, url: str | None 
     count = _COUNT.search(players_text)
     if not count:
         raise rows.fail(LABEL_PLAYERS, f"expected 'N / M', found {players_text!r}")
+    if int(count.group(1)) < 0 or int(count.group(2)) < 0:
+        raise rows.fail(LABEL_PLAYERS, f"negative count in {players_text!r}")
 
     started_at = _timestamp(rows, LABEL_STARTED, played_on)
     ended_at = _timestamp(rows, LABEL_ENDED, started_at.date())
@@ -286,48 +292,41 @@ def _commanders(rows: _Rows) -> dict[str, Commander]:
 # --- replay JSON ----------------------------------------------------------------------------
 
 # Only these keys are decoded; everything else (the viewer's movement data, often most of the
-# document) is skipped by msgspec without building Python objects for it.
-_Obj = dict[str, list[Any]] | list[Any] | None
+# document) is skipped by msgspec without building Python objects for it. Each kept section is
+# small and decoded strictly: a key given twice, NaN or Infinity is an error, not a guess.
+
+
+_ABSENT = msgspec.Raw(b"null")
 
 
 class _RawReplay(msgspec.Struct):
-    factions: _Obj = None
-    players: _Obj = None
-    vehiclesUnits: _Obj = None
-    playersDead: dict[str, dict[str, list[Any]] | list[Any]] | list[Any] | None = None
+    factions: msgspec.Raw = _ABSENT
+    players: msgspec.Raw = _ABSENT
+    vehiclesUnits: msgspec.Raw = _ABSENT
+    playersDead: msgspec.Raw = _ABSENT
 
 
 _decoder = msgspec.json.Decoder(_RawReplay)
 
-
-def _items(value: Any) -> list[tuple[str, Any]]:
-    """Entries of a JSON object; PHP encodes an empty object as ``[]``, so accept lists too."""
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return list(value.items())
-    return [(str(i), v) for i, v in enumerate(value) if v is not None]
+# Rules for values real data should not have (README, "Bad data"): what is repaired is listed
+# with the replay; what cannot be repaired rejects the replay with one line.
+MAX_DISTANCE_M = 50_000.0  # the largest Arma 3 maps are ~40 km across; beyond is no distance
 
 
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = int(float(value))
-    except (TypeError, ValueError):
-        return None
-    return number
+class _Notes:
+    """Repairs made while parsing one replay, one line each."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def repair(self, field: str, value: object, action: str) -> None:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        self.lines.append(f"{field} = {shown}: {action}")
 
 
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _at(row: list[Any], index: int) -> Any:
-    return row[index] if len(row) > index else None
+Fail = Callable[[str], ReplayParseError]
 
 
 def parse_replay_json(
@@ -337,118 +336,225 @@ def parse_replay_json(
 
     Frags are ordered by time, then victim id, and numbered ``seq`` 0.. in that order.
     Unknown killers (null, 0, missing) become ``None``; empty vehicle/weapon strings too.
+    What had to be repaired is listed in ``ReplayData.repairs``.
     """
 
     def fail(message: str) -> ReplayParseError:
         return ReplayParseError(message, replay_id=replay_id, url=url)
 
-    raw = _decode_replay(body, fail)
-    if raw.players is None:
+    notes = _Notes()
+    raw = _decode_replay(body, fail, notes)
+    players = _section(raw.players, "players", fail, notes)
+    if players is None:
         raise fail("replay JSON has no 'players' object")
     return ReplayData(
-        side_players=_side_players(raw.factions),
-        players=_players(raw.players, fail),
-        vehicles=_vehicles(raw.vehiclesUnits, fail),
-        frags=_frags(raw.playersDead, fail),
+        side_players=_side_players(_section(raw.factions, "factions", fail, notes), fail),
+        players=_players(players, fail, notes),
+        vehicles=_vehicles(_section(raw.vehiclesUnits, "vehiclesUnits", fail, notes), fail, notes),
+        frags=_frags(_section(raw.playersDead, "playersDead", fail, notes), fail, notes),
+        repairs=notes.lines,
     )
 
 
-Fail = Callable[[str], ReplayParseError]
-
-
-def _decode_replay(body: bytes | str, fail: Fail) -> _RawReplay:
+def _decode_replay(body: bytes | str, fail: Fail, notes: _Notes) -> _RawReplay:
     if isinstance(body, str):
-        body = body.encode("utf-8")
+        body = body.encode("utf-8", errors="surrogatepass")
     if not body.strip():
         raise fail("replay JSON is empty")
     try:
         return _decoder.decode(body)
+    except UnicodeDecodeError:
+        notes.repair("replay JSON", "not UTF-8", f"decoded as {FALLBACK_ENCODING}")
+        return _decode_replay(_recode(body), fail, _Notes())
     except msgspec.ValidationError as exc:
         raise fail(f"unexpected replay JSON layout: {exc}") from None
     except msgspec.DecodeError as exc:
         raise fail(f"replay JSON is not valid JSON (truncated download?): {exc}") from None
 
 
-def _side_players(factions: Any) -> dict[str, int]:
+def _recode(body: bytes) -> bytes:
+    return body.decode(FALLBACK_ENCODING, errors="replace").encode("utf-8")
+
+
+def _section(raw: msgspec.Raw, name: str, fail: Fail, notes: _Notes) -> Any:
+    """One kept section, decoded strictly (duplicate keys and NaN/Infinity are errors)."""
+    data = bytes(raw)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        notes.repair(name, "not UTF-8", f"decoded as {FALLBACK_ENCODING}")
+        text = data.decode(FALLBACK_ENCODING, errors="replace")
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise fail(f"{name}: key {key!r} appears twice")
+            result[key] = value
+        return result
+
+    def no_constants(token: str) -> Any:
+        raise fail(f"{name}: {token} is not a number")
+
+    try:
+        return json.loads(text, object_pairs_hook=unique, parse_constant=no_constants)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ReplayParseError):
+            raise
+        raise fail(f"{name}: not valid JSON: {exc}") from None
+
+
+def _items(value: Any, name: str, fail: Fail) -> list[tuple[str, Any]]:
+    """Entries of a JSON object; PHP encodes an empty object as ``[]``, so accept lists too."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return list(value.items())
+    if isinstance(value, list):
+        return [(str(i), v) for i, v in enumerate(value) if v is not None]
+    raise fail(
+        f"unexpected replay JSON layout: {name}: expected an object, got {type(value).__name__}"
+    )
+
+
+def _int(value: Any) -> int | None:
+    """An integer from a JSON number or numeric string; None for anything else (NaN, text)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        value = value.strip()
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return int(number) if math.isfinite(number) else None
+
+
+def _text_field(value: Any, field: str, notes: _Notes) -> str | None:
+    """Text for a name-like field: strings (NULs removed) and numbers; anything else is unknown."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        notes.repair(field, value, "not text; stored as unknown")
+        return None
+    text = str(value)
+    if "\x00" in text:
+        notes.repair(field, text, "NUL characters removed")
+        text = text.replace("\x00", "")
+    return text.strip() or None
+
+
+def _at(row: list[Any], index: int) -> Any:
+    return row[index] if len(row) > index else None
+
+
+def _side_players(factions: Any, fail: Fail) -> dict[str, int]:
     """``factions``: side number → [.., .., player count, ..]; absent sides are left out."""
     counts: dict[str, int] = {}
-    for key, value in _items(factions):
+    for key, value in _items(factions, "factions", fail):
         side = Side.from_number(key)
         count = _int(_at(value, 2)) if isinstance(value, list) else None
-        if side is not None and count is not None:
-            counts[side.value] = count
+        if side is None or count is None:
+            continue
+        if count < 0:
+            raise fail(f"factions[{key!r}]: player count {count} is negative")
+        counts[side.value] = count
     return {s.value: counts[s.value] for s in SIDE_ORDER if s.value in counts}
 
 
-def _players(raw_players: Any, fail: Fail) -> list[Player]:
+def _players(raw_players: Any, fail: Fail, notes: _Notes) -> list[Player]:
     """``players``: player id → [side, nickname, slot, squad], ordered by id."""
     players: list[Player] = []
-    for key, value in _items(raw_players):
+    for key, value in _items(raw_players, "players", fail):
         player_id = _int(key)
         if player_id is None or not isinstance(value, list) or len(value) < 2:
             raise fail(f"players[{key!r}]: expected [side, nickname, slot, squad], got {value!r}")
-        side = Side.from_number(value[0])
+        side = Side.from_number(value[0]) if not isinstance(value[0], bool) else None
         if side is None:
             raise fail(f"players[{key!r}]: unknown side {value[0]!r}")
+        field = f"players[{key!r}]"
         players.append(
             Player(
                 player_id=player_id,
                 side=side.value,
-                nickname=str(value[1]) if value[1] is not None else "",
-                slot=_str(_at(value, 2)),
-                squad=_str(_at(value, 3)),
+                nickname=_text_field(value[1], f"{field}.nickname", notes) or "",
+                slot=_text_field(_at(value, 2), f"{field}.slot", notes),
+                squad=_text_field(_at(value, 3), f"{field}.squad", notes),
             )
         )
     return sorted(players, key=lambda p: p.player_id)
 
 
-def _vehicles(raw_vehicles: Any, fail: Fail) -> list[Vehicle]:
+def _vehicles(raw_vehicles: Any, fail: Fail, notes: _Notes) -> list[Vehicle]:
     """``vehiclesUnits``: vehicle id → [type, name], ordered by id."""
     vehicles: list[Vehicle] = []
-    for key, value in _items(raw_vehicles):
+    for key, value in _items(raw_vehicles, "vehiclesUnits", fail):
         vehicle_id = _int(key)
         if vehicle_id is None or not isinstance(value, list) or not value:
             raise fail(f"vehiclesUnits[{key!r}]: expected [type, name], got {value!r}")
+        field = f"vehiclesUnits[{key!r}]"
         vehicles.append(
-            Vehicle(vehicle_id, _str(value[0]) or "unknown", str(_at(value, 1) or "").strip())
+            Vehicle(
+                vehicle_id,
+                _text_field(value[0], f"{field}.type", notes) or "unknown",
+                _text_field(_at(value, 1), f"{field}.name", notes) or "",
+            )
         )
     return sorted(vehicles, key=lambda v: v.vehicle_id)
 
 
-def _frags(players_dead: Any, fail: Fail) -> list[Frag]:
+def _frags(players_dead: Any, fail: Fail, notes: _Notes) -> list[Frag]:
     """``playersDead``: time → victim id → [victim vehicle, killer, killer vehicle, weapon,
     distance, teamkill], numbered in (time, victim) order."""
     deaths: list[tuple[int, int, list[Any]]] = []
-    for time_key, victims in _items(players_dead):
+    for time_key, victims in _items(players_dead, "playersDead", fail):
         time_s = _int(time_key)
         if time_s is None:
             raise fail(f"playersDead[{time_key!r}]: time is not a number")
-        for victim_key, row in _items(victims):
+        for victim_key, row in _items(victims, f"playersDead[{time_key!r}]", fail):
             victim_id = _int(victim_key)
             if victim_id is None or not isinstance(row, list):
                 raise fail(f"playersDead[{time_key!r}][{victim_key!r}]: unexpected {row!r}")
             deaths.append((time_s, victim_id, row))
     deaths.sort(key=lambda d: (d[0], d[1]))
     return [
-        _frag(seq, time_s, victim_id, row) for seq, (time_s, victim_id, row) in enumerate(deaths)
+        _frag(seq, time_s, victim_id, row, notes)
+        for seq, (time_s, victim_id, row) in enumerate(deaths)
     ]
 
 
-def _frag(seq: int, time_s: int, victim_id: int, row: list[Any]) -> Frag:
+def _frag(seq: int, time_s: int, victim_id: int, row: list[Any], notes: _Notes) -> Frag:
+    field = f"playersDead[{time_s}][{victim_id}]"
     killer_id = _int(_at(row, 1))
-    distance = _at(row, 4)
-    try:
-        distance_m = float(distance) if distance not in (None, "") else None
-    except (TypeError, ValueError):
-        distance_m = None
     return Frag(
         seq=seq,
         time_s=time_s,
         victim_id=victim_id,
-        victim_vehicle=_str(_at(row, 0)),
+        victim_vehicle=_text_field(_at(row, 0), f"{field}.victim_vehicle", notes),
         killer_id=killer_id if killer_id and killer_id > 0 else None,
-        killer_vehicle=_str(_at(row, 2)),
-        weapon=_str(_at(row, 3)),
-        distance_m=distance_m,
+        killer_vehicle=_text_field(_at(row, 2), f"{field}.killer_vehicle", notes),
+        weapon=_text_field(_at(row, 3), f"{field}.weapon", notes),
+        distance_m=_distance(_at(row, 4), f"{field}.distance", notes),
         teamkill=bool(_int(_at(row, 5)) or _at(row, 5) is True),
     )
+
+
+def _distance(value: Any, field: str, notes: _Notes) -> float | None:
+    """Metres; unknown when missing, and (repaired) when not finite, negative or beyond a map."""
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    try:
+        distance = float(value)
+    except (TypeError, ValueError, OverflowError):
+        notes.repair(field, value, "not a number; stored as unknown")
+        return None
+    if not math.isfinite(distance) or not 0 <= distance <= MAX_DISTANCE_M:
+        notes.repair(field, value, f"outside 0..{MAX_DISTANCE_M:.0f} m; stored as unknown")
+        return None
+    return distance
