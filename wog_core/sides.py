@@ -31,9 +31,11 @@ class Side(StrEnum):
     @classmethod
     def from_number(cls, number: int | str) -> Side | None:
         """Side for a replay-JSON side number (1..4), or None for anything else."""
+        if isinstance(number, bool):
+            return None
         try:
             return _BY_NUMBER.get(int(number))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
 
     @classmethod
