@@ -17,15 +17,18 @@ from dataclasses import dataclass, field
 import dagster as dg
 import sqlalchemy as sa
 
+from wog_assets.defs.assets import SITE_POOL
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.problems import Problems, recorded_in_run
 from wog_assets.defs.selection import replay_assets
+from wog_assets.recovery import heal_dead_runs, process_tags, wait_for_pool
 from wog_warehouse.replays import loaded_ids
 
 BACKFILL_TAG = "wog/backfill"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 # Runs still record every event in the instance; this only keeps the terminal readable.
+DEFAULT_WAIT_TIMEOUT_S = 600.0  # how long a backfill waits for the site pool before giving up
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -79,8 +82,14 @@ def run_backfill(
     *,
     batch: int,
     on_batch: Callable[[list[str], bool], None] | None = None,
+    say: Callable[[str], None] = lambda _: None,
+    wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
 ) -> BackfillReport:
-    """Materialize replays ``first..last`` in batched ranged runs; returns what happened."""
+    """Materialize replays ``first..last`` in batched ranged runs; returns what happened.
+
+    Runs left behind by a ``wog`` process that died are healed first; before each batch it
+    waits (saying for whom, up to ``wait_timeout_s``) until the site pool has a free slot.
+    """
     # A backfill writes thousands of events from this one process: keep one pooled storage
     # connection instead of Dagster's default of a new connection per event (as the webserver
     # does); statement_timeout 0 = none.
@@ -91,8 +100,10 @@ def run_backfill(
     )
     job = defs.resolve_implicit_global_asset_job_def()
     selection = [key for a in replay_assets for key in a.keys]
+    heal_dead_runs(instance, say)
     for keys_batch in plan_batches(instance, keys, batch):
-        tags = {BACKFILL_TAG: report.backfill_id}
+        wait_for_pool(instance, SITE_POOL, timeout_s=wait_timeout_s, say=say)
+        tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
         if len(keys_batch) == 1:
             result = job.execute_in_process(
                 instance=instance,
@@ -113,6 +124,8 @@ def run_backfill(
             )
         report.runs.append(result.run_id)
         report.problems.merge(recorded_in_run(instance, result.run_id))
+        if not result.success and "DagsterExecutionInterruptedError" in failure_text(result):
+            raise KeyboardInterrupt  # Ctrl-C or SIGTERM during the run: stop, do not go on
         if not result.success:
             report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", failure_text(result)))
         if on_batch:
@@ -183,11 +196,14 @@ def announce(
 
     selection = [dg.AssetKey("notifications")] if loaded_ids(engine, [replay_id]) else None
     register_partitions(instance, [replay_id])
+    heal_dead_runs(instance)
+    if selection is None:
+        wait_for_pool(instance, SITE_POOL, timeout_s=DEFAULT_WAIT_TIMEOUT_S)
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=instance,
         partition_key=str(replay_id),
         asset_selection=selection,
-        tags={TRIGGER_TAG: "announce", REPLAY_TAG: str(replay_id)},
+        tags={TRIGGER_TAG: "announce", REPLAY_TAG: str(replay_id), **process_tags()},
         raise_on_error=False,
         run_config=QUIET,
     )

@@ -20,7 +20,16 @@ from wog_assets.cli.common import dagster_environment, engine, settings
 @click.option(
     "--submit", is_flag=True, help="Hand the backfill to a running Dagster daemon and return."
 )
-def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None:
+@click.option(
+    "--wait-timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for another run to free the site pool before giving up.",
+)
+def backfill_cmd(
+    first: int, last: int, batch: int | None, submit: bool, wait_timeout: float
+) -> None:
     """Load replays FROM..TO into the warehouse, in batched runs recorded in Dagster.
 
     Never announces anything on Discord. Ids the site does not have are recorded as missing,
@@ -32,10 +41,12 @@ def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None
     if batch is not None and batch < 1:
         raise click.UsageError("--batch must be at least 1")
     dagster_environment()
+    stop_on_sigterm()
     import dagster as dg
 
     from wog_assets.backfill import prune_missing_partitions, run_backfill, submit_backfill
     from wog_assets.definitions import build_definitions
+    from wog_assets.recovery import PoolBusy
     from wog_warehouse.raw import missing_ids
 
     current = settings()
@@ -48,17 +59,26 @@ def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None
             )
             return
         total = last - first + 1
+
+        def say(line: str) -> None:
+            click.echo(f"\n{line}", err=True)
+
         with click.progressbar(
             length=total, label=f"replays {first}..{last}", show_pos=True
         ) as bar:
-            report = run_backfill(
-                defs,
-                instance,
-                first,
-                last,
-                batch=batch or current.pipeline.backfill_batch,
-                on_batch=lambda keys, ok: bar.update(len(keys)),
-            )
+            try:
+                report = run_backfill(
+                    defs,
+                    instance,
+                    first,
+                    last,
+                    batch=batch or current.pipeline.backfill_batch,
+                    on_batch=lambda keys, ok: bar.update(len(keys)),
+                    say=say,
+                    wait_timeout_s=wait_timeout,
+                )
+            except PoolBusy as exc:
+                raise click.ClickException(str(exc)) from None
         warehouse = engine()
         missing = missing_ids(warehouse, first, last)
         prune_missing_partitions(instance, warehouse, missing)
@@ -75,6 +95,17 @@ def backfill_cmd(first: int, last: int, batch: int | None, submit: bool) -> None
         sys.exit(1)
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (``docker stop``, ``timeout``) stops the command at once, as Ctrl-C does; a run
+    it leaves unfinished is healed by the next ``wog`` command."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @click.command("announce")
 @click.argument("replay_id", type=int)
 def announce_cmd(replay_id: int) -> None:
@@ -89,15 +120,17 @@ def announce_cmd(replay_id: int) -> None:
             "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
         )
     dagster_environment()
+    stop_on_sigterm()
     import dagster as dg
 
     from wog_assets.backfill import AnnounceFailed, announce
     from wog_assets.definitions import build_definitions
+    from wog_assets.recovery import PoolBusy
 
     with dg.DagsterInstance.get() as instance:
         try:
             run_id = announce(build_definitions(settings()), instance, engine(), replay_id)
-        except AnnounceFailed as exc:
+        except (AnnounceFailed, PoolBusy) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"replay {replay_id} queued for {', '.join(targets)} (run {run_id})")
 

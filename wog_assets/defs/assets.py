@@ -22,6 +22,7 @@ from dbschema import tables as t
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+from wog_assets.recovery import PID_TAG, process_tags
 from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_assets.source.replay import parse_replay
@@ -64,7 +65,13 @@ class RawFetchConfig(dg.Config):
 
 
 def replay_ids(context: dg.AssetExecutionContext) -> list[int]:
-    """The replay ids of this run's partitions, ascending."""
+    """The replay ids of this run's partitions, ascending.
+
+    Also tags the run with the process running it, so that if the process dies hard the next
+    ``wog`` command or sensor tick can tell, fail the run and free its pool slot.
+    """
+    if PID_TAG not in context.run.tags:
+        context.instance.add_run_tags(context.run.run_id, process_tags())
     try:
         return sorted(int(k) for k in context.partition_keys)
     except ValueError as exc:

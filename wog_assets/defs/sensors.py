@@ -16,6 +16,7 @@ from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource
 from wog_assets.defs.selection import replay_assets
+from wog_assets.recovery import heal_dead_runs
 from wog_assets.source.errors import SourceError
 from wog_core import settings
 from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
@@ -55,6 +56,7 @@ def evaluate_new_replays(
 ) -> dg.SensorResult | dg.SkipReason:
     """One tick: read the games list, register new ids, request (and retry) their runs."""
     pipeline = settings.current().pipeline
+    heal_dead_runs(context.instance, context.log.warning)
     cursor = _load_cursor(context.cursor)
     try:
         with site.client(max_retries=1) as client:
