@@ -11,6 +11,7 @@ from wog_assets.defs.resources import default_resources
 from wog_assets.defs.selection import replay_assets
 from wog_assets.defs.sensors import build_new_replays_sensor
 from wog_core import settings as wog_settings
+from wog_core.logs import install_log_redaction
 from wog_core.settings import Settings
 
 
@@ -28,4 +29,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(wog_settings.current())
+    settings = wog_settings.current()
+    install_log_redaction(settings.secrets)  # the code server's and each run's process
+    return build_definitions(settings)

@@ -13,7 +13,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dbschema.connection import data_dir, database_url, libpq_url
+from dbschema.connection import (
+    DatabaseUnavailable,
+    data_dir,
+    database_url,
+    libpq_url,
+    redact_url,
+)
 from wog_core.settings import current as current_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +34,12 @@ def dagster_storage_url(warehouse_url: str) -> str:
         return configured
     url = make_url(warehouse_url)
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
+    try:
+        conn = admin.connect()
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {reason}") from None
+    with conn:
         exists = conn.execute(
             sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DAGSTER_DATABASE}
         ).first()

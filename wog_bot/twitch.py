@@ -150,9 +150,11 @@ class HelixClient:
         await self._http.aclose()
 
     async def _renew_token(self) -> None:
+        # The credentials go in the form body: in a query string they would be in the URL that
+        # httpx logs for every request, and in proxies' access logs.
         response = await self._http.post(
             f"{self.settings.twitch_auth_url.rstrip('/')}/token",
-            params={
+            data={
                 "client_id": self.settings.twitch_client_id,
                 "client_secret": self.settings.twitch_client_secret,
                 "grant_type": "client_credentials",
@@ -293,7 +295,7 @@ def live_alert(stream: dict, ping_here: bool) -> tuple[str, hikari.Embed]:
     name = escape_markdown(stream.get("user_name") or login)
     url = f"https://www.twitch.tv/{login}"
     embed = hikari.Embed(
-        title=shorten(stream.get("title") or login, 256),
+        title=shorten(escape_markdown(stream.get("title") or login), 256),
         url=url,
         description=f"**{name}** — {escape_markdown(stream.get('game_name') or '—')}",
         color=TWITCH_PURPLE,

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "https://stats.wogames.info"
 DEFAULT_DISCORD_API = "https://discord.com/api/v10"
@@ -240,7 +241,7 @@ class Settings:
         dagster_home = read.text("DAGSTER_HOME")
         dagster = DagsterSettings(
             home=Path(dagster_home) if dagster_home else None,
-            postgres_url=read.text("DAGSTER_POSTGRES_URL"),
+            postgres_url=read.url("DAGSTER_POSTGRES_URL"),
             event_batch_size=str(
                 read.integer("DAGSTER_EVENT_BATCH_SIZE", int(DEFAULT_EVENT_BATCH_SIZE), 1)
             ),
@@ -250,7 +251,7 @@ class Settings:
         heartbeat = read.text("WOG_HEARTBEAT_FILE")
         return cls(
             data_dir=Path(read.text("WOG_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve(),
-            database_url=read.text("WOG_DATABASE_URL"),
+            database_url=read.url("WOG_DATABASE_URL"),
             source=source,
             pipeline=pipeline,
             bot=_bot_settings(read, language),
@@ -369,6 +370,20 @@ class _Reader:
         if value in ("0", "false", "no", "off", ""):
             return False
         raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+    def url(self, name: str) -> str | None:
+        """A URL whose host and port are well formed (the message never shows a password)."""
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        if not parts.scheme:
+            raise SettingsError(f"{name} must be a URL like postgresql://user:password@host/db")
+        return value
 
     def ids(self, name: str) -> tuple[int, ...]:
         ids = []

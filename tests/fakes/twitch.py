@@ -19,8 +19,12 @@ CLIENT_SECRET = "fake-client-secret"
 
 
 class FakeTwitch:
-    def __init__(self, page_size: int = 20):
+    def __init__(
+        self, page_size: int = 20, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET
+    ):
         self.page_size = page_size
+        self.client_id = client_id
+        self.client_secret = client_secret
         self.users = {"streamer": "4242"}
         self.live: dict[str, dict] = {}  # user id -> stream
         self.clips: list[dict] = []
@@ -85,16 +89,19 @@ class FakeTwitch:
 
     # --- serving --------------------------------------------------------------------------
 
-    def _answer(self, method: str, path: str, headers: dict) -> tuple[int, dict]:
+    def _answer(self, method: str, path: str, headers: dict, body: bytes = b"") -> tuple[int, dict]:
         parts = urlsplit(path)
         query = parse_qs(parts.query)
+        form = parse_qs(body.decode("utf-8", errors="replace"))
         with self._lock:
             self.requests.append(f"{method} {parts.path}")
             if self.down:
                 return 503, {"error": "Service Unavailable", "status": 503}
             if parts.path == "/oauth2/token" and method == "POST":
-                if query.get("client_id") != [CLIENT_ID] or query.get("client_secret") != [
-                    CLIENT_SECRET
+                # Credentials in the form body only, as Twitch documents: a query string
+                # would put the secret into every access log and httpx's request line.
+                if form.get("client_id") != [self.client_id] or form.get("client_secret") != [
+                    self.client_secret
                 ]:
                     return 403, {"status": 403, "message": "invalid client secret"}
                 self.tokens_issued += 1
@@ -104,7 +111,7 @@ class FakeTwitch:
             if not parts.path.startswith("/helix/"):
                 return 404, {"error": "Not Found"}
             token = headers.get("Authorization", "").removeprefix("Bearer ")
-            if headers.get("Client-Id") != CLIENT_ID or token not in self.valid_tokens:
+            if headers.get("Client-Id") != self.client_id or token not in self.valid_tokens:
                 return 401, {
                     "error": "Unauthorized",
                     "status": 401,
@@ -154,9 +161,8 @@ class FakeTwitch:
 
             def _reply(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                status, body = fake._answer(method, self.path, dict(self.headers))
+                sent = self.rfile.read(length) if length else b""
+                status, body = fake._answer(method, self.path, dict(self.headers), sent)
                 raw = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

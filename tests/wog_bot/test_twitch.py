@@ -85,7 +85,7 @@ def test_one_alert_per_stream_id_across_flaps_and_restarts(
     assert [p["nonce"] for p in posts] == ["tws1", "tws2"]
     first = posts[0]
     assert first["ping_here"] is False and not first["content"].startswith("@here")
-    assert first["embed"].title == "**WOG** night"
+    assert first["embed"].title == r"\*\*WOG\*\* night"  # markdown escaped
     assert first["embed"].url == "https://www.twitch.tv/streamer"
     assert "640x360" in first["embed"].image.url
 

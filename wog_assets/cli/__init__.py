@@ -24,8 +24,12 @@ class _Wog(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         from wog_core.logs import install_log_redaction
+        from wog_core.settings import SettingsError, current
 
-        install_log_redaction()
+        try:
+            install_log_redaction(current().secrets)
+        except SettingsError:
+            install_log_redaction()  # the command reports the bad setting itself
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort, SystemExit):

@@ -28,6 +28,7 @@ def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
     import dataclasses
     import logging
 
+    from wog_core.logs import install_log_redaction
     from wog_core.settings import SettingsError, Webhook
 
     logging.basicConfig(
@@ -41,6 +42,7 @@ def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
         except SettingsError as exc:
             raise click.ClickException(str(exc)) from None
         bot_settings = dataclasses.replace(bot_settings, webhook_url=webhook_url)
+        install_log_redaction(bot_settings.secrets)
     from wog_bot import app
 
     if once:
