@@ -16,7 +16,7 @@ from wog_assets.defs.assets import warehouse_tables
 from wog_assets.defs.selection import replay_assets
 from wog_assets.demo.fake_site import FakeSite, game_path, json_path
 from wog_assets.demo.generator import GeneratedGame, generate_games
-from wog_core.models import Replay
+from wog_core.models import Commander, Replay
 from wog_core.sides import SIDE_CODES
 from wog_warehouse.replays import RowRejected, write_replay
 
@@ -277,35 +277,72 @@ def test_a_new_game_with_late_json_fails_its_run_so_the_sensor_retries(
     assert_replay_in_warehouse(engine, GAMES[0].replay)
 
 
-def test_failed_quality_check_blocks_and_names_the_replay(
-    site: FakeSite, instance: dg.DagsterInstance, engine: sa.Engine, db_url: str
+def test_the_sites_inconsistencies_warn_and_the_game_is_still_announced(
+    site: FakeSite,
+    instance: dg.DagsterInstance,
+    engine: sa.Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A commander not on their side, a killer not in the player list, side counts that do not
+    add up to the active players (59 + 64 + 1 against 121, as seen on a real game)."""
+    from wog_assets.demo.generator import render_game_page, render_replay_json
+
+    monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "111")
     truth = GAMES[3].replay
     side = next(iter(truth.game.commanders))
     other = next(p for p in truth.players if p.side != side)
-    commanders = {
-        **truth.game.commanders,
-        side: truth.game.commanders[side].__class__(other.player_id, other.nickname),
-    }
-    game = truth.game.__class__(
-        **{
-            **{f: getattr(truth.game, f) for f in truth.game.__struct_fields__},
-            "commanders": commanders,
-        }
+    commanders = {**truth.game.commanders, side: Commander(other.player_id, other.nickname)}
+    sides = list(truth.game.side_players)
+    counts = dict(zip(sides, [59, 64, 1, 0][: len(sides)], strict=True))
+    game = msgspec.structs.replace(
+        truth.game, commanders=commanders, side_players=counts, players_active=121
     )
-    from wog_assets.demo.generator import render_game_page
+    frags = [msgspec.structs.replace(truth.frags[0], killer_id=999_999), *truth.frags[1:]]
+    bad = msgspec.structs.replace(truth, game=game, frags=frags)
+    site.publish(GeneratedGame(bad, render_game_page(bad), render_replay_json(bad)))
 
-    bad = Replay(truth.replay_id, game, truth.players, truth.vehicles, truth.frags)
-    site.publish(GeneratedGame(bad, render_game_page(bad), GAMES[3].replay_json))
-    result = run_replays(instance, [3403], site.url, db_url, raise_on_error=False)
-    evaluation = next(
-        c
-        for c in result.get_asset_check_evaluations()
-        if c.check_name == "commanders_on_their_side"
+    result = run_replays(
+        instance, [3403], site.url, db_url, tags={"wog/trigger": "new", "wog/replay": "3403"}
     )
-    assert not evaluation.passed
-    assert "replay 3403" in (evaluation.description or "")
-    assert evaluation.metadata["offending_rows"].value == 1
+    assert result.success
+    evaluations = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    for name in (
+        "commanders_on_their_side",
+        "frags_reference_players",
+        "side_counts_match_players_active",
+    ):
+        assert not evaluations[name].passed, name
+        assert evaluations[name].severity == dg.AssetCheckSeverity.WARN
+        assert "replay 3403" in (evaluations[name].description or "")
+    assert evaluations["commanders_on_their_side"].metadata["offending_rows"].value == 1
+    assert _rows(engine, "SELECT status FROM notifications WHERE replay_id = 3403") == [
+        ("pending",)
+    ]
+
+
+def test_a_game_without_players_is_not_announced(
+    site: FakeSite,
+    instance: dg.DagsterInstance,
+    engine: sa.Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wog_assets.demo.generator import render_game_page, render_replay_json
+
+    monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "111")
+    truth = GAMES[2].replay
+    empty = msgspec.structs.replace(truth, players=[], frags=[])
+    site.publish(GeneratedGame(empty, render_game_page(empty), render_replay_json(empty)))
+    result = run_replays(
+        instance, [3402], site.url, db_url, tags={"wog/trigger": "new"}, raise_on_error=False
+    )
+    assert not result.success
+    (evaluation,) = [
+        c for c in result.get_asset_check_evaluations() if c.check_name == "game_has_players"
+    ]
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert _rows(engine, "SELECT count(*) FROM notifications") == [(0,)]
 
 
 def test_batches_follow_partition_order_and_size(instance: dg.DagsterInstance) -> None:
