@@ -58,7 +58,11 @@ def plan_batches(instance: dg.DagsterInstance, keys: list[str], batch: int) -> l
     Dynamic partitions are ordered by registration, so a range must not span keys that are not
     part of this backfill (for example ids the sensor registered in between).
     """
-    order = instance.get_dynamic_partitions(replays_partitions.name)
+    return contiguous_batches(instance.get_dynamic_partitions(replays_partitions.name), keys, batch)
+
+
+def contiguous_batches(order: list[str], keys: list[str], batch: int) -> list[list[str]]:
+    """``keys`` split into runs of at most ``batch`` that are contiguous in ``order``."""
     wanted = set(keys)
     batches: list[list[str]] = []
     current: list[str] = []

@@ -78,6 +78,8 @@ class PipelineSettings:
     retry_window_s: int = 24 * 3600
     backfill_batch: int = DEFAULT_BACKFILL_BATCH
     language: str = "ru"
+    announce_max_age_s: int = 86400  # recovered games that ended longer ago load quietly
+    gap_probes_per_tick: int = 20  # ids probed per sensor tick to recover a gap in the list
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ class Settings:
             retry_window_s=read.integer("WOG_RETRY_WINDOW", PipelineSettings.retry_window_s),
             backfill_batch=max(1, read.integer("WOG_BACKFILL_BATCH", DEFAULT_BACKFILL_BATCH)),
             language=language,
+            announce_max_age_s=read.integer("WOG_ANNOUNCE_MAX_AGE", 86400, 0),
+            gap_probes_per_tick=read.integer("WOG_GAP_PROBES", 20, 1),
         )
         dagster_home = read.text("DAGSTER_HOME")
         dagster = DagsterSettings(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -223,3 +224,31 @@ def test_contract_json_keeps_non_ascii_and_shape() -> None:
         "seq", "time_s", "victim_id", "victim_vehicle", "killer_id", "killer_vehicle", "weapon",
         "distance_m", "teamkill",
     }  # fmt: skip
+
+
+def test_games_list_counts_in_a_sibling_div_and_a_mission_called_op_1_2() -> None:
+    html = """<div class="list">
+      <div class="row"><div class="name"><a href="/games/21/">Op 1/2</a></div>
+                       <div class="count">118 / 150</div></div>
+      <div class="row"><a href="/games/22/">Штурм 3/4</a><div>96 / 120</div></div>
+    </div>"""
+    assert parse_games_list(html) == [GameListing(22, 96, 120), GameListing(21, 118, 150)]
+
+
+def test_games_list_table_row_with_the_mission_in_another_cell() -> None:
+    html = """<table><tr><td><a href="/games/31/">#31</a></td><td>Op 1/2</td>
+              <td>120 / 150</td></tr></table>"""
+    assert parse_games_list(html) == [GameListing(31, 120, 150)]
+
+
+def test_a_list_page_without_games_is_an_error_not_an_empty_list() -> None:
+    with pytest.raises(ReplayParseError, match="no links to /games/<id>/"):
+        parse_games_list("<html><body><h1>Игры</h1><p>Новый дизайн</p></body></html>", url="u")
+
+
+def test_a_saved_game_page_heading_gives_its_id() -> None:
+    game = generate_game(3413, seed=3)
+    html = re.sub(r'<link rel="canonical"[^>]*>', "", game.page_html)
+    html = re.sub(r'href="[^"]*/games/3413/"', 'href="#"', html)
+    html = html.replace("<body>", "<body><h1>Игра #3413</h1>", 1)
+    assert parse_game_page(html).replay_id == 3413

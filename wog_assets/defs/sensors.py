@@ -7,21 +7,28 @@ succeed or ``WOG_RETRY_WINDOW`` passes. A tick that cannot reach the site is ski
 reason and leaves the cursor untouched.
 """
 
+import datetime as dt
 import json
 import time
+from dataclasses import dataclass, field
 
 import dagster as dg
 
+from wog_assets.backfill import RANGE_END, RANGE_START, contiguous_batches
 from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource
 from wog_assets.defs.selection import replay_assets
 from wog_assets.recovery import heal_dead_runs
-from wog_assets.source.errors import SourceError
+from wog_assets.source.client import SiteClient
+from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
+from wog_assets.source.parse import parse_game_page
 from wog_core import settings
+from wog_core.models import GameListing, GamePage
 from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
 
 RETRY_BACKOFF_CAP_S = 30 * 60
+SITE_TIMEZONE = dt.timezone(dt.timedelta(hours=3), "MSK")  # the site's times; no DST since 2014
 SUCCESS = dg.DagsterRunStatus.SUCCESS
 UNFINISHED = {
     dg.DagsterRunStatus.QUEUED,
@@ -51,43 +58,121 @@ def new_replay_run_request(replay_id: int, attempt: int) -> dg.RunRequest:
     )
 
 
+def quiet_run_requests(
+    instance: dg.DagsterInstance, new_keys: list[str], quiet: list[str], batch: int
+) -> list[dg.RunRequest]:
+    """Ranged runs loading ``quiet`` games without announcing them, ``batch`` per run.
+
+    ``new_keys`` are the partitions this tick registers (appended in that order), so ranges are
+    computed over the order the partitions will have.
+    """
+    order = [*instance.get_dynamic_partitions(replays_partitions.name), *new_keys]
+    requests = []
+    for keys in contiguous_batches(order, quiet, batch):
+        tags = {TRIGGER_TAG: "quiet"}
+        if len(keys) == 1:
+            requests.append(
+                dg.RunRequest(run_key=f"quiet-{keys[0]}", partition_key=keys[0], tags=tags)
+            )
+            continue
+        tags.update({RANGE_START: keys[0], RANGE_END: keys[-1]})
+        requests.append(dg.RunRequest(run_key=f"quiet-{keys[0]}-{keys[-1]}", tags=tags))
+    return requests
+
+
+def _ended_long_ago(page: GamePage, max_age_s: int, now: float) -> bool:
+    """Whether the game ended more than ``max_age_s`` ago (page times are Moscow time)."""
+    ended = page.ended_at.replace(tzinfo=SITE_TIMEZONE)
+    return now - ended.timestamp() > max_age_s
+
+
+@dataclass
+class _Probed:
+    """What probing a gap found: games to load (parsed pages, and pages that exist but do not
+    parse — loaded quietly so the failure is reported), and ids the site does not have."""
+
+    pages: list[GamePage] = field(default_factory=list)
+    unparsed: list[int] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+
+
+def _probe_gap(client: SiteClient, gap: dict, probes: int, log: dg.DagsterLogManager) -> _Probed:
+    """Probe up to ``probes`` ids of ``gap`` ({"next": lowest, "until": highest}), newest
+    first, narrowing it in place; stops early when the site fails (the rest waits)."""
+    probed = _Probed()
+    while probes > 0 and gap["until"] >= gap["next"]:
+        rid = gap["until"]
+        try:
+            fetched = client.fetch_game_page(rid)
+            probed.pages.append(parse_game_page(fetched.text, replay_id=rid, url=fetched.url))
+        except ReplayNotFound:
+            probed.missing.append(rid)
+        except ReplayParseError as exc:
+            log.warning(f"gap recovery: {exc}; loading it quietly")
+            probed.unparsed.append(rid)
+        except SourceError as exc:
+            log.warning(f"gap recovery paused at replay {rid}: {exc}")
+            break
+        gap["until"] = rid - 1
+        probes -= 1
+    return probed
+
+
 def evaluate_new_replays(
     context: dg.SensorEvaluationContext, site: StatsSiteResource
 ) -> dg.SensorResult | dg.SkipReason:
-    """One tick: read the games list, register new ids, request (and retry) their runs."""
+    """One tick: read the games list, recover ids a gap hid, register new ids, request their
+    runs — announced for qualifying games, quiet (batched) for the others — and retry."""
     pipeline = settings.current().pipeline
     heal_dead_runs(context.instance, context.log.warning)
     cursor = _load_cursor(context.cursor)
+    now = time.time()
     try:
         with site.client(max_retries=1) as client:
             listing = client.list_games()
+            gap = _open_gap(cursor, listing)
+            probed = (
+                _probe_gap(client, gap, pipeline.gap_probes_per_tick, context.log)
+                if gap
+                else _Probed()
+            )
+    except ReplayParseError as exc:
+        # A page that no longer matches the parser is never "no new games".
+        raise dg.Failure(f"the games list no longer matches the parser: {exc}") from None
     except SourceError as exc:
         return dg.SkipReason(f"stats site unreachable, will try again next tick: {exc}")
-    if not listing:
+    recovered = probed.pages
+    if not listing and not recovered and not probed.unparsed:
         return dg.SkipReason("the games list shows no games")
 
     min_players = pipeline.min_players
-    now = time.time()
     first_tick = "max_id" not in cursor
     max_id = int(cursor.get("max_id", 0))
     watch: dict[str, dict] = dict(cursor.get("watch", {}))
 
     known = set(context.instance.get_dynamic_partitions(replays_partitions.name))
     new_ids = sorted(g.replay_id for g in listing if g.replay_id > max_id)
-    to_register = [str(i) for i in new_ids if str(i) not in known]
     qualifying = sorted(
         g.replay_id for g in listing if g.replay_id in set(new_ids) and g.players >= min_players
     )
-
     if first_tick:
         start = pipeline.start_from_replay
         qualifying = [i for i in qualifying if i >= start] if start else qualifying[-1:]
-    for rid in qualifying:
+    announce = set(qualifying)
+    for page in recovered:
+        if page.players_active >= min_players and not _ended_long_ago(
+            page, pipeline.announce_max_age_s, now
+        ):
+            announce.add(page.replay_id)
+    found_ids = sorted({*new_ids, *(p.replay_id for p in recovered), *probed.unparsed})
+    to_register = [str(i) for i in found_ids if str(i) not in known]
+    for rid in sorted(announce):
         watch.setdefault(str(rid), {"tries": 0, "next": 0, "since": now})
+    quiet = [str(i) for i in found_ids if i not in announce]
 
     run_requests: list[dg.RunRequest] = []
     budget = pipeline.sensor_max_runs
-    for key in sorted(watch, key=int):
+    for key in sorted(watch, key=int, reverse=True):  # the newest game runs first
         state = watch[key]
         if state["tries"]:
             runs = context.instance.get_runs(
@@ -111,21 +196,53 @@ def evaluate_new_replays(
         state["tries"] += 1
         state["next"] = now + min(RETRY_BACKOFF_CAP_S, 60 * 2 ** (state["tries"] - 1))
         run_requests.append(new_replay_run_request(int(key), state["tries"]))
+    run_requests += quiet_run_requests(
+        context.instance, to_register, quiet, pipeline.backfill_batch
+    )
 
-    new_cursor = {"max_id": max(max_id, *(g.replay_id for g in listing)), "watch": watch}
+    listed_max = max((g.replay_id for g in listing), default=max_id)
+    new_cursor: dict = {"max_id": max(max_id, listed_max), "watch": watch}
+    if gap and gap["until"] >= gap["next"]:
+        new_cursor["gap"] = gap
+    if probed.missing:
+        missing = ", ".join(map(str, sorted(probed.missing)))
+        context.log.info(f"gap recovery: not on the site: {missing}")
+    dumped = json.dumps(new_cursor, sort_keys=True)
     if not run_requests and not to_register:
         waiting = f"; waiting on {', '.join(sorted(watch, key=int))}" if watch else ""
+        newest = listing[0].replay_id if listing else max_id
         return dg.SensorResult(
-            skip_reason=f"no new games (newest listed: {listing[0].replay_id}){waiting}",
-            cursor=json.dumps(new_cursor, sort_keys=True),
+            skip_reason=f"no new games (newest listed: {newest}){waiting}", cursor=dumped
         )
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[replays_partitions.build_add_request(to_register)]
         if to_register
         else [],
-        cursor=json.dumps(new_cursor, sort_keys=True),
+        cursor=dumped,
     )
+
+
+def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
+    """The ids between the cursor and the oldest listed game that the list no longer shows.
+
+    Remembered in the cursor (``{"next": lowest, "until": highest}``) until every id in it was
+    probed, so an outage longer than one list page loses no game.
+    """
+    gap = dict(cursor["gap"]) if isinstance(cursor.get("gap"), dict) else None
+    if "max_id" not in cursor or not listing:
+        return gap
+    max_id = int(cursor["max_id"])
+    oldest_listed = min(g.replay_id for g in listing)
+    if oldest_listed > max_id + 1:
+        if gap is None:
+            gap = {"next": max_id + 1, "until": oldest_listed - 1}
+        else:
+            gap = {
+                "next": min(gap["next"], max_id + 1),
+                "until": max(gap["until"], oldest_listed - 1),
+            }
+    return gap
 
 
 def build_new_replays_sensor(

@@ -86,26 +86,58 @@ def is_error_page(html: str) -> bool:
 def parse_games_list(html: str, *, url: str | None = None) -> list[GameListing]:
     """Games on the list page as ``(replay_id, players, slots)``, newest (highest id) first.
 
-    Each game is a link to ``/games/<id>/`` whose row (the nearest ``<tr>``, else the link's
-    parent) carries ``N / M``. Rows without a count are skipped: the list's job is detection,
-    and the game page is the authority on counts.
+    Each game is a link to ``/games/<id>/``; its ``N / M`` (players / slots; spaced counts win,
+    so a mission called ``Op 1/2`` is not a count) is looked for in the game's row — the
+    nearest ``<tr>`` — else in the elements around the link (its parent and the elements that
+    follow it), which covers table and ``div`` layouts. A game whose count is nowhere is listed
+    with 0 / 0 (the game page is the authority). A page with game links from which no game can
+    be read raises :class:`ReplayParseError`: a redesigned page is never "no new games".
     """
     doc = _document(html, "games list", None, url)
     found: dict[int, GameListing] = {}
+    links = 0
     for link in doc.iter("a"):
         match = _GAME_HREF.search(link.get("href") or "")
         if not match:
             continue
+        links += 1
         replay_id = int(match.group(1))
-        row = next((a for a in link.iterancestors() if a.tag == "tr"), link.getparent())
-        count = _COUNT.search(_text(row)) if row is not None else None
-        if count is None or replay_id in found:
+        if replay_id in found:
             continue
-        players, slots = (max(0, int(g)) for g in count.groups())
+        count = _listed_count(link)
+        players, slots = (max(0, int(g)) for g in count.groups()) if count else (0, 0)
         found[replay_id] = GameListing(replay_id, players, slots)
-    if not found and "/games/" not in html:
+    if not links:
         raise ReplayParseError("no links to /games/<id>/ found on the games list", url=url)
     return sorted(found.values(), key=lambda g: g.replay_id, reverse=True)
+
+
+# The site writes "N / M"; a count written "N/M" is only taken when no spaced one is there,
+# so a mission called "Op 1/2" beside the count is not read as 1 player.
+_LISTED_COUNTS = (re.compile(r"(-?\d+)\s+/\s+(-?\d+)"), _COUNT)
+
+
+def _listed_count(link: Any) -> re.Match[str] | None:
+    """``N / M`` for a game link: in its table row, else around the link."""
+    own = _text(link)
+    row = next((a for a in link.iterancestors() if a.tag == "tr"), None)
+    places = [row] if row is not None else []
+    parent = link.getparent()
+    if row is None and parent is not None:
+        places += [parent, *list(link.itersiblings())[:3], parent.getnext()]
+    texts = []
+    for place in places:
+        if place is None:
+            continue
+        text = _text(place)
+        if own and place is not link:
+            text = text.replace(own, " ", 1)  # the link's own text (a mission name) is not a count
+        texts.append(text)
+    for pattern in _LISTED_COUNTS:
+        for text in texts:
+            if count := pattern.search(text):
+                return count
+    return None
 
 
 # --- game page ------------------------------------------------------------------------------
@@ -187,7 +219,7 @@ def parse_game_page(html: str, *, replay_id: int | None = None, url: str | None 
         )
 
     if replay_id is None:
-        replay_id = _replay_id_from_links(doc)
+        replay_id = _replay_id_from_links(doc) or _replay_id_from_heading(doc)
         if replay_id is None:
             raise ReplayParseError("no replay id given and none found on the page", url=url)
     rows = _Rows(doc, replay_id, url)
@@ -246,6 +278,17 @@ def parse_game_page(html: str, *, replay_id: int | None = None, url: str | None 
         slots=int(count.group(2)),
         commanders=_commanders(rows),
     )
+
+
+_HEADING_ID = re.compile(r"Игра\s*#\s*(\d+)")
+
+
+def _replay_id_from_heading(doc: Any) -> int | None:
+    """The id in a saved page's heading ``Игра #N``."""
+    for heading in doc.iter("h1", "h2", "h3"):
+        if m := _HEADING_ID.search(_text(heading)):
+            return int(m.group(1))
+    return None
 
 
 def _replay_id_from_links(doc: Any) -> int | None:
