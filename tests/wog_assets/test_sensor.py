@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 
@@ -66,7 +67,23 @@ def tick(instance: dg.DagsterInstance, site: FakeSite, cursor: str | None):  # t
 
 
 def _requested(result: dg.SensorResult) -> list[tuple[str, str]]:
-    return [(r.partition_key, r.run_key) for r in result.run_requests]
+    """The announced runs: (partition, run key)."""
+    return [
+        (r.partition_key, r.run_key)
+        for r in result.run_requests
+        if r.tags.get("wog/trigger") == "new"
+    ]
+
+
+def _quiet(result: dg.SensorResult) -> list[tuple[str, str]]:
+    """The quiet loads (never announced): (first, last) partition of each run."""
+    spans = []
+    for r in result.run_requests:
+        if r.tags.get("wog/trigger") == "quiet":
+            first = r.partition_key or r.tags["dagster/asset_partition_range_start"]
+            last = r.partition_key or r.tags["dagster/asset_partition_range_end"]
+            spans.append((first, last))
+    return spans
 
 
 def test_first_tick_registers_every_listed_game_but_runs_only_the_newest_qualifying(
@@ -75,6 +92,7 @@ def test_first_tick_registers_every_listed_game_but_runs_only_the_newest_qualify
     result = tick(instance, site, None)
     assert instance.get_dynamic_partitions("replays") == [str(i) for i in sorted(PLAYERS)]
     assert _requested(result) == [("3405", "replay-3405-try-1")]
+    assert _quiet(result) == [("3400", "3404")]  # every listed game is loaded, in one run
     request = result.run_requests[0]
     assert request.tags == {"wog/trigger": "new", "wog/replay": "3405"}
     assert json.loads(result.cursor)["max_id"] == 3405
@@ -85,7 +103,8 @@ def test_start_from_replay_processes_qualifying_games_from_there(
 ) -> None:
     monkeypatch.setenv("WOG_START_FROM_REPLAY", "3402")
     result = tick(instance, site, None)
-    assert [key for key, _ in _requested(result)] == ["3402", "3403", "3405"]
+    assert [key for key, _ in _requested(result)] == ["3405", "3403", "3402"]  # newest first
+    assert _quiet(result) == [("3400", "3401"), ("3404", "3404")]
 
 
 def test_new_games_are_registered_in_order_and_filtered_by_min_players(
@@ -96,6 +115,7 @@ def test_new_games_are_registered_in_order_and_filtered_by_min_players(
     second = tick(instance, site, first.cursor)
     assert instance.get_dynamic_partitions("replays")[-2:] == ["3406", "3407"]
     assert [key for key, _ in _requested(second)] == ["3407"]
+    assert _quiet(second) == [("3406", "3406")]  # loaded, not announced
     assert json.loads(second.cursor)["max_id"] == 3407
 
 
@@ -169,3 +189,82 @@ def test_a_quiet_tick_says_why_it_skipped(
     quiet = tick(instance, site, first.cursor)
     assert quiet.run_requests == []
     assert quiet.skip_reason.skip_message == "no new games (newest listed: 3405); waiting on 3405"
+
+
+def _games(first: int, count: int, players: int = 150) -> list:
+    return [_game(i, players) for i in range(first, first + count)]
+
+
+def test_an_outage_longer_than_the_list_is_recovered_by_probing_the_ids(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, engine, db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("WOG_GAP_PROBES", "8")
+    clock.now = dt.datetime(2026, 11, 28, tzinfo=dt.UTC).timestamp()  # the games are older
+    cursor = tick(instance, site, None).cursor
+    # 40 games are published while the daemon is down; the list shows only the newest 20,
+    # and one id in the gap never existed (the site's error page).
+    games = _games(3406, 40)
+    site.publish(*games[:20], listed=False)
+    site.publish(*games[20:])
+    site.show_error_page(3410)
+    site.unpublish(3410)
+    ticks = []
+    for _ in range(4):
+        clock.now += 60
+        result = tick(instance, site, cursor)
+        ticks.append(result)
+        cursor = result.cursor
+    registered = set(instance.get_dynamic_partitions("replays"))
+    assert {str(i) for i in range(3406, 3446)} - {"3410"} <= registered
+    assert "3410" not in registered
+    assert "gap" not in json.loads(cursor)  # recovery finished
+    # The recovered games ended long ago (more than WOG_ANNOUNCE_MAX_AGE): loaded quietly.
+    recovered_quietly = {
+        str(i)
+        for result in ticks
+        for first, last in _quiet(result)
+        for i in range(int(first), int(last) + 1)
+    }
+    assert {str(i) for i in range(3406, 3426)} - {"3410"} <= recovered_quietly
+    announced = [
+        key
+        for result in ticks
+        for key, run_key in _requested(result)
+        if int(key) >= 3406 and run_key.endswith("-try-1")  # (unrun ones are retried later)
+    ]
+    assert announced[0] == "3445"  # the newest game runs first
+    assert sorted(announced) == [str(i) for i in range(3426, 3446)]  # each once
+    # The quiet run of recovered games loads them without announcing anything.
+    assert run_replays(
+        instance, [3406, 3407, 3408], site.url, db_url, tags={"wog/trigger": "quiet"}
+    ).success
+    with engine.connect() as conn:
+        loaded = conn.exec_driver_sql("SELECT count(*) FROM games").scalar()
+        pending = conn.exec_driver_sql(
+            "SELECT count(*) FROM notifications WHERE status = 'pending'"
+        ).scalar()
+    assert loaded == 3 and pending == 0
+
+
+def test_recovered_games_within_the_announce_age_are_announced(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WOG_ANNOUNCE_MAX_AGE", str(100 * 365 * 86400))
+    cursor = tick(instance, site, None).cursor
+    games = _games(3406, 6)
+    site.publish(*games[:3], listed=False)
+    site.publish(*games[3:])
+    site.unpublish(3405)  # the list's oldest game moves off the page too
+    result = tick(instance, site, cursor)
+    assert [key for key, _ in _requested(result)] == [str(i) for i in range(3411, 3405, -1)]
+
+
+def test_a_redesigned_list_page_fails_the_tick_instead_of_finding_nothing(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock
+) -> None:
+    cursor = tick(instance, site, None).cursor
+    redesign = b"<html><body><main><h1>Games</h1><p>coming soon</p></main></body></html>"
+    site.fail(GAMES_LIST_PATH, Fault(status=200, body=redesign, times=-1))
+    with pytest.raises(dg.Failure, match="no longer matches the parser"):
+        tick(instance, site, cursor)

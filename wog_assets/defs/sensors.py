@@ -1,10 +1,21 @@
-"""The ``new_replays`` sensor: finds new games on the games list and requests their runs.
+"""The ``new_replays`` sensor: finds new games and requests their runs; every game is loaded.
 
-Cursor (JSON): ``{"max_id": highest id seen on the list, "watch": {id: {"tries", "next", "since"}}}``.
-``watch`` holds new games whose run has not succeeded yet; each tick looks up their latest run
-and re-requests failed ones with backoff (the replay JSON may be published late), until they
+Each tick reads the games list. New games with at least ``WOG_MIN_PLAYERS`` players are
+*announced*: one run each (tag ``wog/trigger=new``), the newest first, watched and retried. The
+others are loaded *quietly*: batched ranged runs (tag ``wog/trigger=quiet``) whose messages are
+stored suppressed. When the new games on the list do not reach back to the cursor (an outage
+longer than one list page), the ids in between are probed directly, ``WOG_GAP_PROBES`` per
+tick, newest first — ids are sequential and a missing one shows the site's error page — and the
+cursor remembers where recovery stands; a recovered game is announced only if it qualifies and
+ended less than ``WOG_ANNOUNCE_MAX_AGE`` seconds ago (page times are Moscow time).
+
+Cursor (JSON): ``{"max_id": highest id seen on the list, "watch": {id: {"tries", "next",
+"since"}}, "gap": {"next": lowest, "until": highest id still to probe}}``. ``watch`` holds
+announced games whose run has not succeeded yet; each tick looks up their latest run and
+re-requests failed ones with backoff (the replay JSON may be published late), until they
 succeed or ``WOG_RETRY_WINDOW`` passes. A tick that cannot reach the site is skipped with the
-reason and leaves the cursor untouched.
+reason and leaves the cursor untouched; a list page that no longer matches the parser fails the
+tick (it is never "no new games").
 """
 
 import datetime as dt
@@ -224,7 +235,8 @@ def evaluate_new_replays(
 
 
 def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
-    """The ids between the cursor and the oldest listed game that the list no longer shows.
+    """The ids between the cursor and the oldest new game on the list, which the list no
+    longer shows (it has only room for the newest games).
 
     Remembered in the cursor (``{"next": lowest, "until": highest}``) until every id in it was
     probed, so an outage longer than one list page loses no game.
@@ -233,14 +245,15 @@ def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
     if "max_id" not in cursor or not listing:
         return gap
     max_id = int(cursor["max_id"])
-    oldest_listed = min(g.replay_id for g in listing)
-    if oldest_listed > max_id + 1:
+    new_ids = [g.replay_id for g in listing if g.replay_id > max_id]
+    if new_ids and min(new_ids) > max_id + 1:
+        oldest_new = min(new_ids)
         if gap is None:
-            gap = {"next": max_id + 1, "until": oldest_listed - 1}
+            gap = {"next": max_id + 1, "until": oldest_new - 1}
         else:
             gap = {
                 "next": min(gap["next"], max_id + 1),
-                "until": max(gap["until"], oldest_listed - 1),
+                "until": max(gap["until"], oldest_new - 1),
             }
     return gap
 
