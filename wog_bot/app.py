@@ -99,6 +99,25 @@ async def run_rest_only(settings: BotSettings) -> None:
         engine.dispose()
 
 
+TWITCH_WITHOUT_CHANNEL = (
+    "Twitch is configured but WOG_TWITCH_ALERT_CHANNEL_ID is not set: live and clip alerts are "
+    "off; set it to the channel that should get them"
+)
+
+
+def twitch_warning(settings: BotSettings, *, gateway: bool) -> str | None:
+    """Why Twitch alerts would silently not be posted with these settings, or None."""
+    if settings.twitch_enabled and gateway and not settings.twitch_alert_channel_id:
+        return TWITCH_WITHOUT_CHANNEL
+    half = bool(settings.twitch_client_id) != bool(settings.twitch_client_secret)
+    if half or (settings.twitch_client_id and not settings.twitch_logins):
+        return (
+            "Twitch is half configured: set TWITCH_CLIENT_ID, TWITCH_CLIENT_SECRET and "
+            "WOG_TWITCH_STREAMERS together; Twitch alerts are off"
+        )
+    return None
+
+
 SHUTDOWN_GRACE_S = 20.0  # below compose's stop_grace_period (30 s)
 
 
@@ -156,6 +175,8 @@ def build_gateway_bot(settings: BotSettings) -> hikari.GatewayBot:
             poster = ChannelAlertPoster(bot.rest, settings.twitch_alert_channel_id)
             watcher = TwitchWatcher(settings, open_state(settings, engine), poster)
             state["tasks"].append(asyncio.create_task(watcher.run(stop)))
+        elif warning := twitch_warning(settings, gateway=True):
+            log.warning(warning)
         await register_commands(bot.rest, settings)
 
     @bot.listen(hikari.StoppingEvent)

@@ -310,7 +310,11 @@ def live_alert(stream: dict, ping_here: bool) -> tuple[str, hikari.Embed]:
 
 
 def clip_alert(clip: dict) -> str:
-    return f"🎬 {escape_markdown(clip.get('title') or 'clip')} — {clip.get('url')}"
+    """A new clip: its title, who clipped it (as the original service said) and its link."""
+    title = escape_markdown(clip.get("title") or "clip")
+    author = clip.get("creator_name")
+    by = f" (клип от {escape_markdown(author)})" if author else ""
+    return f"🎬 {title}{by} — {clip.get('url')}"
 
 
 # --- the watcher ----------------------------------------------------------------------------

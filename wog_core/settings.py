@@ -127,7 +127,7 @@ class BotSettings:
     twitch_client_secret: str | None = field(default=None, repr=False)
     twitch_logins: tuple[str, ...] = ()
     twitch_alert_channel_id: int | None = None
-    twitch_ping_here: bool = False
+    twitch_ping_here: bool = True  # live alerts ping @here, as the original service did
     twitch_api_url: str = DEFAULT_TWITCH_API
     twitch_auth_url: str = DEFAULT_TWITCH_AUTH
     twitch_state: str = "sqlite"  # "sqlite" (file in WOG_DATA_DIR) or "postgres"

@@ -72,13 +72,17 @@ class FakeTwitch:
             self.live.pop(self.users[login], None)
 
     def add_clip(
-        self, created_at: dt.datetime, login: str = "streamer", title: str = "clip"
+        self,
+        created_at: dt.datetime,
+        login: str = "streamer",
+        title: str = "clip",
+        creator: str = "ClipMaker",
     ) -> str:
         clip_id = f"Clip{next(self._ids)}"
         with self._lock:
             self.clips.append({
                 "id": clip_id, "url": f"https://clips.example/{clip_id}", "broadcaster_id": self.users[login],
-                "broadcaster_name": login, "title": title,
+                "broadcaster_name": login, "title": title, "creator_name": creator,
                 "created_at": created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             })  # fmt: skip
         return clip_id

@@ -84,7 +84,7 @@ def test_one_alert_per_stream_id_across_flaps_and_restarts(
     asyncio.run(scenario())
     assert [p["nonce"] for p in posts] == ["tws1", "tws2"]
     first = posts[0]
-    assert first["ping_here"] is False and not first["content"].startswith("@here")
+    assert first["ping_here"] is True and first["content"].startswith("@here")  # by default
     assert first["embed"].title == r"\*\*WOG\*\* night"  # markdown escaped
     assert first["embed"].url == "https://www.twitch.tv/streamer"
     assert "640x360" in first["embed"].image.url
@@ -125,6 +125,7 @@ def test_clips_only_after_start_paginated_and_once(twitch: FakeTwitch, tmp_path:
     asyncio.run(scenario())
     titles = [p["content"] for p in posts]
     assert len(titles) == 46 and len(set(titles)) == 46
+    assert all("(клип от ClipMaker)" in t for t in titles)  # the clip's author is named
     assert not any("old" in t or "just before" in t for t in titles)
     assert any(r.endswith("/helix/clips") for r in twitch.requests)
 
@@ -190,7 +191,9 @@ def test_rate_limit_headers_are_honoured(
     assert waits and all(0 <= w <= 60 for w in waits)
 
 
-def test_live_alert_pings_here_only_when_configured(twitch: FakeTwitch, tmp_path: Path) -> None:
+def test_live_alert_pings_here_by_default_and_a_setting_turns_it_off(
+    twitch: FakeTwitch, tmp_path: Path
+) -> None:
     with FakeDiscord() as discord:
 
         async def scenario(ping: bool, stream: str) -> None:
@@ -208,9 +211,22 @@ def test_live_alert_pings_here_only_when_configured(twitch: FakeTwitch, tmp_path
             await app.close()
 
         asyncio.run(scenario(False, "a1"))
-        asyncio.run(scenario(True, "a2"))
+        asyncio.run(scenario(BotSettings().twitch_ping_here, "a2"))  # the default pings
         quiet, loud = discord.channel_messages(555)
     assert quiet["allowed_mentions"] == {"parse": []} and not quiet["content"].startswith("@here")
     assert loud["allowed_mentions"] == {"parse": ["everyone"]} and loud["content"].startswith(
         "@here"
     )
+
+
+def test_twitch_without_an_alert_channel_is_reported() -> None:
+    from wog_bot.app import twitch_warning
+
+    configured = BotSettings(
+        twitch_client_id="id", twitch_client_secret="secret", twitch_logins=("streamer",)
+    )
+    assert "WOG_TWITCH_ALERT_CHANNEL_ID is not set" in twitch_warning(configured, gateway=True)
+    assert twitch_warning(configured, gateway=False) is None  # webhook mode posts to the webhook
+    with_channel = BotSettings(**{**configured.__dict__, "twitch_alert_channel_id": 5})
+    assert twitch_warning(with_channel, gateway=True) is None
+    assert "half configured" in twitch_warning(BotSettings(twitch_client_id="id"), gateway=True)
