@@ -41,6 +41,7 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "suppressed")
+NOTIFICATION_KINDS = ("game", "alert")
 
 
 def _side_check(column: str, *, nullable: bool = False) -> CheckConstraint:
@@ -209,9 +210,12 @@ notifications = Table(
         "replay_id",
         BigInteger,
         ForeignKey("games.replay_id", ondelete="CASCADE"),
-        nullable=False,
+        comment="The game a game message is about; NULL for operator alerts",
     ),
     Column("target", Text, nullable=False, comment="Channel id or webhook id"),
+    Column("kind", String(16), nullable=False, server_default="game"),
+    Column("dedupe_key", Text, comment="What an alert is about; each is queued once per target"),
+    Column("note", Text, comment="How a sent message differed, e.g. posted without the chart"),
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("payload", JSONB, nullable=False, comment="Message body as hikari would send it"),
     Column("attachment", LargeBinary, comment="Battle chart PNG, if any"),
@@ -224,12 +228,21 @@ notifications = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True)),
     UniqueConstraint("replay_id", "target"),
+    UniqueConstraint("dedupe_key", "target"),
     CheckConstraint(
         "status IN (" + ", ".join(f"'{s}'" for s in NOTIFICATION_STATUSES) + ")",
         name="status_known",
     ),
+    CheckConstraint(
+        "kind IN (" + ", ".join(f"'{k}'" for k in NOTIFICATION_KINDS) + ")", name="kind_known"
+    ),
+    CheckConstraint(
+        "(kind = 'game') = (replay_id IS NOT NULL) AND (kind = 'game') = (dedupe_key IS NULL)",
+        name="game_or_alert",
+    ),
     Index(None, "status", "created_at"),
-    comment="Discord messages to post, one per game and target; the bot delivers these.",
+    comment="Discord messages to post — one per game and target, and operator alerts, each "
+    "once per target; the bot delivers these.",
 )
 
 

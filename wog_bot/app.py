@@ -37,11 +37,13 @@ def _rest_app(settings: BotSettings) -> hikari.RESTApp:
 def _senders(
     settings: BotSettings, rest: hikari.api.RESTClient, webhook_rest: hikari.api.RESTClient | None
 ) -> Senders:
-    senders = []
-    if settings.channel_ids and settings.discord_token:
-        senders.append(ChannelSender(rest, list(settings.channel_ids)))
-    if settings.webhook:
-        senders.append(WebhookSender(webhook_rest or rest, settings.webhook))
+    senders: list = []
+    channels = [*settings.channel_ids, *filter(None, [settings.admin_channel_id])]
+    if channels and settings.discord_token:
+        senders.append(ChannelSender(rest, channels))
+    for webhook in (settings.webhook, settings.admin_webhook):
+        if webhook:
+            senders.append(WebhookSender(webhook_rest or rest, webhook))
     if not senders:
         raise SystemExit(
             "nothing to deliver to: set WOG_DISCORD_CHANNEL_IDS (with DISCORD_TOKEN) or WOG_DISCORD_WEBHOOK_URL"
@@ -85,7 +87,8 @@ async def run_rest_only(settings: BotSettings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with app.acquire(None) as webhook_rest:
-            senders = Senders(WebhookSender(webhook_rest, settings.webhook))  # type: ignore[arg-type]
+            webhooks = filter(None, (settings.webhook, settings.admin_webhook))
+            senders = Senders(*(WebhookSender(webhook_rest, w) for w in webhooks))
             tasks = [asyncio.create_task(Dispatcher(engine, senders, settings).run(stop, url))]
             if settings.twitch_enabled:
                 poster = WebhookAlertPoster(webhook_rest, settings.webhook)  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ class CannotVerify(Exception):
 class Sender(Protocol):
     targets: list[str]
 
-    async def send(self, claimed: queue.Claimed) -> int: ...
+    async def send(self, claimed: queue.Claimed, *, with_attachment: bool = True) -> int: ...
 
     async def find_delivered(self, claimed: queue.Claimed) -> int | None: ...
 
@@ -70,12 +70,13 @@ class ChannelSender:
         self.targets = [f"channel:{c}" for c in channel_ids]
         self._me: int | None = None
 
-    async def send(self, claimed: queue.Claimed) -> int:
+    async def send(self, claimed: queue.Claimed, *, with_attachment: bool = True) -> int:
         channel = int(claimed.target.split(":", 1)[1])
+        attachment = claimed.attachment if with_attachment else None
         message = await self.rest.create_message(
             channel,
             claimed.payload.get("content") or hikari.UNDEFINED,
-            embeds=embeds_from_payload(claimed.payload, claimed.attachment),
+            embeds=embeds_from_payload(claimed.payload, attachment),
             nonce=claimed.nonce,
             **NO_MENTIONS,
         )
@@ -100,12 +101,13 @@ class WebhookSender:
         self.token = webhook.token
         self.targets = [webhook.target]
 
-    async def send(self, claimed: queue.Claimed) -> int:
+    async def send(self, claimed: queue.Claimed, *, with_attachment: bool = True) -> int:
+        attachment = claimed.attachment if with_attachment else None
         message = await self.rest.execute_webhook(
             self.webhook_id,
             self.token,
             claimed.payload.get("content") or hikari.UNDEFINED,
-            embeds=embeds_from_payload(claimed.payload, claimed.attachment),
+            embeds=embeds_from_payload(claimed.payload, attachment),
             **NO_MENTIONS,
         )
         return int(message.id)
@@ -121,8 +123,8 @@ class Senders:
         self._by_target = {t: s for s in senders for t in s.targets}
         self.targets = list(self._by_target)
 
-    async def send(self, claimed: queue.Claimed) -> int:
-        return await self._by_target[claimed.target].send(claimed)
+    async def send(self, claimed: queue.Claimed, *, with_attachment: bool = True) -> int:
+        return await self._by_target[claimed.target].send(claimed, with_attachment=with_attachment)
 
     async def find_delivered(self, claimed: queue.Claimed) -> int | None:
         return await self._by_target[claimed.target].find_delivered(claimed)
@@ -135,6 +137,21 @@ def describe(exc: BaseException) -> str:
         code = f" (code {exc.code})" if exc.code else ""
         return f"{int(exc.status)} {phrase}: {exc.message}{code}".replace(" :", ":")
     return f"{type(exc).__name__}: {exc}".strip()
+
+
+# Discord's answers when a message is refused for its file: Missing Permissions (no Attach
+# Files; also no Send Messages, which the retry without the file tells apart), Request entity
+# too large, file too large.
+_ATTACHMENT_CODES = {50013, 40005, 50045}
+
+
+def may_be_the_attachment(exc: BaseException) -> bool:
+    """Whether a refusal might be caused by the message's file (worth one try without it)."""
+    if not isinstance(exc, hikari.HTTPResponseError):
+        return False
+    return int(exc.status) == 413 or (
+        int(exc.status) in (400, 403) and exc.code in _ATTACHMENT_CODES
+    )
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -169,8 +186,22 @@ class Dispatcher:
         claimed = await asyncio.to_thread(queue.claim, self.engine, self.sender.targets)
         if claimed is None:
             return False
+        note = None
         try:
-            message_id = await self.sender.send(claimed)
+            try:
+                message_id = await self.sender.send(claimed)
+            except Exception as exc:
+                if claimed.attachment is None or not may_be_the_attachment(exc):
+                    raise
+                # Refused for the chart? Post the message without it rather than lose it.
+                message_id = await self.sender.send(claimed, with_attachment=False)
+                note = f"posted without the chart: {redact(describe(exc), self.settings)}"
+                log.warning("notification %s to %s %s", claimed.id, claimed.target, note)
+                await self._alert(
+                    f"no-chart:{claimed.target}",
+                    f"⚠️ {claimed.target}: a game message was refused with its chart and posted "
+                    f"without it ({describe(exc)}). Give the bot *Attach Files* in that channel.",
+                )
         except asyncio.CancelledError:
             raise  # the row stays 'sending'; recovery resolves it
         except Exception as exc:
@@ -184,10 +215,12 @@ class Dispatcher:
                     error,
                 )
                 await asyncio.to_thread(queue.mark_failed, self.engine, claimed, error)
+                await self._alert_failed(claimed, error)
             elif claimed.attempts >= self.settings.max_attempts:
                 error = f"gave up after {claimed.attempts} attempts; last: {error}"
                 log.error("notification %s (replay %s) %s", claimed.id, claimed.replay_id, error)
                 await asyncio.to_thread(queue.mark_failed, self.engine, claimed, error)
+                await self._alert_failed(claimed, error)
             else:
                 delay = self.backoff(claimed.attempts)
                 log.warning(
@@ -201,7 +234,9 @@ class Dispatcher:
             return True
         # Posted: record it even if we are being cancelled right now (shutdown), so a routine
         # restart never leaves a delivered row behind as 'sending'.
-        await asyncio.shield(asyncio.to_thread(queue.mark_sent, self.engine, claimed, message_id))
+        await asyncio.shield(
+            asyncio.to_thread(queue.mark_sent, self.engine, claimed, message_id, note)
+        )
         self.delivered += 1
         log.info(
             "notification %s: replay %s posted to %s (message %s)",
@@ -211,6 +246,25 @@ class Dispatcher:
             message_id,
         )
         return True
+
+    async def _alert(self, key: str, text: str) -> None:
+        """Queue an operator alert (once per key) for the admin target; logged if none."""
+        targets = self.settings.admin_targets
+        if not targets:
+            log.warning(
+                "operator alert (no WOG_DISCORD_ADMIN_CHANNEL_ID/WOG_ADMIN_WEBHOOK_URL): %s", text
+            )
+            return
+        await asyncio.to_thread(queue.enqueue_alert, self.engine, key, text, targets)
+
+    async def _alert_failed(self, claimed: queue.Claimed, error: str) -> None:
+        if claimed.is_alert:
+            return  # an alert that cannot be posted is logged, never alerted about again
+        await self._alert(
+            f"failed:{claimed.id}",
+            f"❌ The message for game {claimed.replay_id} to {claimed.target} failed for good: "
+            f"{error}. Fix it, then `wog notifications retry {claimed.id}`.",
+        )
 
     async def deliver_due(self, stop: asyncio.Event | None = None) -> int:
         """Deliver every row that is due now (until ``stop``); returns how many were handled."""

@@ -34,11 +34,16 @@ LANGUAGES = ("ru", "en")
 TWITCH_STATES = ("sqlite", "postgres")
 
 # Variables whose values are secrets: never logged, never shown by Dagster as plain values.
-SECRET_VARIABLES = ("DISCORD_TOKEN", "WOG_DISCORD_WEBHOOK_URL", "TWITCH_CLIENT_SECRET")
+SECRET_VARIABLES = (
+    "DISCORD_TOKEN",
+    "WOG_DISCORD_WEBHOOK_URL",
+    "WOG_ADMIN_WEBHOOK_URL",
+    "TWITCH_CLIENT_SECRET",
+)
 # Prefixes of the variables this module reads; a change in any of them reloads the settings.
 _PREFIXES = ("WOG_", "DISCORD_", "TWITCH_", "DAGSTER_")
 # Keys of the bot's TOML file that would be secrets: the file may not set them.
-_SECRET_KEYS = ("discord_token", "twitch_client_secret", "webhook_url")
+_SECRET_KEYS = ("discord_token", "twitch_client_secret", "webhook_url", "admin_webhook_url")
 
 
 class SettingsError(ValueError):
@@ -135,6 +140,8 @@ class BotSettings:
     twitch_clips_interval_s: float = 120.0
     guild_id: int | None = None  # register slash commands in one guild (instant), not globally
     language: str = "ru"
+    admin_channel_id: int | None = None  # operator alerts (WOG_DISCORD_ADMIN_CHANNEL_ID)
+    admin_webhook_url: str | None = field(default=None, repr=False)  # WOG_ADMIN_WEBHOOK_URL
 
     @property
     def twitch_enabled(self) -> bool:
@@ -145,13 +152,30 @@ class BotSettings:
         return Webhook.parse(self.webhook_url) if self.webhook_url else None
 
     @property
+    def admin_webhook(self) -> Webhook | None:
+        return (
+            Webhook.parse(self.admin_webhook_url, "WOG_ADMIN_WEBHOOK_URL")
+            if (self.admin_webhook_url)
+            else None
+        )
+
+    @property
+    def admin_targets(self) -> list[str]:
+        """Where operator alerts go (empty: they are only logged)."""
+        return notification_targets(
+            (self.admin_channel_id,) if self.admin_channel_id else (), self.admin_webhook
+        )
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         """The secret values these settings hold (to redact from anything shown)."""
-        values = [self.discord_token, self.twitch_client_secret, self.webhook_url]
-        if self.webhook_url:
-            token = self.webhook_url.rstrip("/").rsplit("/", 1)[-1]
-            if len(token) > 8:
-                values.append(token)
+        values = [self.discord_token, self.twitch_client_secret]
+        for url in (self.webhook_url, self.admin_webhook_url):
+            if url:
+                values.append(url)
+                token = url.rstrip("/").rsplit("/", 1)[-1]
+                if len(token) > 8:
+                    values.append(token)
         return tuple(v for v in values if v)
 
     @classmethod
@@ -198,6 +222,10 @@ class Settings:
     @property
     def notification_targets(self) -> list[str]:
         return notification_targets(self.bot.channel_ids, self.bot.webhook)
+
+    @property
+    def admin_targets(self) -> list[str]:
+        return self.bot.admin_targets
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -290,10 +318,13 @@ def _bot_settings(read: _Reader, language: str) -> BotSettings:
         "twitch_api_url": "WOG_TWITCH_API_URL",
         "twitch_auth_url": "WOG_TWITCH_AUTH_URL",
         "twitch_state": "WOG_TWITCH_STATE",
+        "admin_webhook_url": "WOG_ADMIN_WEBHOOK_URL",
     }
     values.update({key: read.text(name) for key, name in texts.items() if read.text(name)})
     if values.get("webhook_url"):
         Webhook.parse(values["webhook_url"])  # validate early, naming the variable
+    if values.get("admin_webhook_url"):
+        Webhook.parse(values["admin_webhook_url"], "WOG_ADMIN_WEBHOOK_URL")
     if values.get("twitch_state", "sqlite") not in TWITCH_STATES:
         raise SettingsError(
             f"WOG_TWITCH_STATE must be one of {', '.join(TWITCH_STATES)}, "
@@ -307,6 +338,7 @@ def _bot_settings(read: _Reader, language: str) -> BotSettings:
     for key, name in (
         ("twitch_alert_channel_id", "WOG_TWITCH_ALERT_CHANNEL_ID"),
         ("guild_id", "WOG_DISCORD_GUILD_ID"),
+        ("admin_channel_id", "WOG_DISCORD_ADMIN_CHANNEL_ID"),
     ):
         if read.text(name):
             values[key] = read.ids(name)[0]

@@ -53,7 +53,7 @@ class Claimed:
     """A row a dispatcher has claimed for posting."""
 
     id: int
-    replay_id: int
+    replay_id: int | None  # None for an operator alert
     target: str
     payload: dict
     attachment: bytes | None
@@ -63,7 +63,11 @@ class Claimed:
     @property
     def nonce(self) -> str:
         """Discord nonce (<= 25 chars) for this row: derived from the replay id and row id."""
-        return f"wog{self.replay_id}n{self.id}"[:25]
+        return f"wog{self.replay_id if self.replay_id is not None else 'a'}n{self.id}"[:25]
+
+    @property
+    def is_alert(self) -> bool:
+        return self.replay_id is None
 
 
 _CLAIMED_COLUMNS = (
@@ -134,6 +138,34 @@ def enqueue(
     return result
 
 
+def enqueue_alert(engine: Engine, key: str, text: str, targets: list[str]) -> list[str]:
+    """Queue an operator alert for each target, once per ``key`` and target, ever.
+
+    Returns the targets it was newly queued for (an alert already queued is left alone, so a
+    restart or a second sensor tick never repeats it).
+    """
+    queued = []
+    with engine.begin() as conn:
+        for target in targets:
+            stmt = (
+                pg_insert(n)
+                .values(
+                    kind="alert",
+                    dedupe_key=key,
+                    target=target,
+                    status=Status.PENDING,
+                    payload={"content": text, "embeds": [], "allowed_mentions": {"parse": []}},
+                )
+                .on_conflict_do_nothing(index_elements=[n.c.dedupe_key, n.c.target])
+                .returning(n.c.id)
+            )
+            if conn.execute(stmt).scalar() is not None:
+                queued.append(target)
+        if queued:
+            _notify(conn, key)
+    return queued
+
+
 # --- the bot's side -----------------------------------------------------------------------
 
 
@@ -181,8 +213,8 @@ def _finish(engine: Engine, claimed: Claimed, **values: object) -> bool:
         return conn.execute(stmt).rowcount == 1
 
 
-def mark_sent(engine: Engine, claimed: Claimed, message_id: int) -> bool:
-    """The post went out as ``message_id``."""
+def mark_sent(engine: Engine, claimed: Claimed, message_id: int, note: str | None = None) -> bool:
+    """The post went out as ``message_id`` (``note``: how it differed from the stored one)."""
     return _finish(
         engine,
         claimed,
@@ -190,6 +222,7 @@ def mark_sent(engine: Engine, claimed: Claimed, message_id: int) -> bool:
         discord_message_id=message_id,
         sent_at=sa.func.now(),
         last_error=None,
+        note=note,
     )
 
 
@@ -260,6 +293,9 @@ def list_notifications(engine: Engine, status: str | None = None, limit: int = 5
             n.c.discord_message_id,
             n.c.created_at,
             n.c.sent_at,
+            n.c.kind,
+            n.c.dedupe_key,
+            n.c.note,
         )
         .order_by(n.c.id.desc())
         .limit(limit)

@@ -57,6 +57,7 @@ class FakeDiscord:
             list
         )  # channel id -> messages, oldest first
         self.webhook_messages: dict[int, list[dict]] = defaultdict(list)
+        self.without_attach_files: set[int] = set()  # channels where the bot lacks Attach Files
         self.commands: list[dict] = []
         self._scripts: dict[str, deque[Script]] = defaultdict(deque)
         self._ids = itertools.count(1_100_000_000_000_000_000)
@@ -195,6 +196,10 @@ class FakeDiscord:
             if request.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
                 return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
             channel = int(parts[1])
+            if request.method == "POST" and files and channel in self.without_attach_files:
+                return web.json_response(
+                    {"message": "Missing Permissions", "code": 50013}, status=403
+                )
             if request.method == "POST":
                 message = self._create(channel, body or {}, files)
                 if script and script.hold_s:

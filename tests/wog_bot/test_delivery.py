@@ -324,3 +324,54 @@ def test_sigterm_during_a_post_lets_it_finish_and_records_it(
     (row,) = rows(engine)
     assert row["status"] == "sent", output
     assert len(discord.webhook_messages[1]) == 1
+
+
+def test_a_channel_without_attach_files_gets_the_message_without_the_chart(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    discord.without_attach_files.add(111)
+    queue_game(engine, 3413, ["channel:111"])
+    queue_game(engine, 3414, ["channel:111"])
+    settings = bot_settings(discord, channel_ids=(111,), admin_channel_id=999)
+    assert asyncio.run(run_once(settings)) == 3  # two games, then the admin alert
+    posted = discord.channel_messages(111)
+    assert len(posted) == 2 and all(not m["attachments"] for m in posted)
+    assert all("image" not in e for m in posted for e in m["embeds"])  # no dangling chart
+    statuses = {r["replay_id"]: r["status"] for r in rows(engine)}
+    assert statuses[3413] == statuses[3414] == "sent"
+    with engine.connect() as conn:
+        notes = (
+            conn.execute(sa.text("SELECT note FROM notifications WHERE replay_id IS NOT NULL"))
+            .scalars()
+            .all()
+        )
+    assert all(n.startswith("posted without the chart: 403") for n in notes)
+    (alert,) = discord.channel_messages(999)  # the admin is told once for the channel
+    assert "Attach Files" in alert["content"] and "channel:111" in alert["content"]
+
+
+def test_operator_alerts_are_delivered_exactly_once_across_restarts(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    from wog_warehouse.queue import enqueue_alert
+
+    settings = bot_settings(discord, channel_ids=(111,), admin_channel_id=999)
+    assert enqueue_alert(engine, "site-down:1", "🔴 site down", ["channel:999"]) == ["channel:999"]
+    assert enqueue_alert(engine, "site-down:1", "🔴 site down", ["channel:999"]) == []
+    asyncio.run(run_once(settings))
+    asyncio.run(run_once(settings))  # a restarted bot
+    assert enqueue_alert(engine, "site-down:1", "🔴 site down", ["channel:999"]) == []
+    asyncio.run(run_once(settings))
+    assert [m["content"] for m in discord.channel_messages(999)] == ["🔴 site down"]
+
+
+def test_a_permanently_failed_message_alerts_the_admin_once(
+    discord: FakeDiscord, engine: sa.Engine
+) -> None:
+    queue_game(engine, 3413, ["channel:404"])
+    discord.script("POST /channels/404/messages", Script(404, times=5))
+    settings = bot_settings(discord, channel_ids=(111, 404), admin_channel_id=999)
+    asyncio.run(run_once(settings))
+    asyncio.run(run_once(settings))
+    (alert,) = discord.channel_messages(999)
+    assert "game 3413" in alert["content"] and "wog notifications retry" in alert["content"]
