@@ -6,6 +6,7 @@ process's settings: nothing is read from the environment at import time.
 
 import dagster as dg
 
+from wog_assets.defs.alerts import alert_on_failed_game_runs
 from wog_assets.defs.assets import backfill_policy
 from wog_assets.defs.resources import default_resources
 from wog_assets.defs.selection import replay_assets
@@ -21,7 +22,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     assets = [asset.with_attributes(backfill_policy=policy) for asset in replay_assets]
     return dg.Definitions(
         assets=assets,
-        sensors=[build_new_replays_sensor(settings.pipeline.sensor_interval_s, assets)],
+        sensors=[
+            build_new_replays_sensor(settings.pipeline.sensor_interval_s, assets),
+            alert_on_failed_game_runs,
+        ],
         resources=default_resources(settings),
         executor=dg.in_process_executor,
     )

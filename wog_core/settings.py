@@ -85,6 +85,7 @@ class PipelineSettings:
     language: str = "ru"
     announce_max_age_s: int = 86400  # recovered games that ended longer ago load quietly
     gap_probes_per_tick: int = 20  # ids probed per sensor tick to recover a gap in the list
+    site_down_alert_s: int = 1800  # the admin is told when the site is down this long
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,7 @@ class Settings:
     dagster: DagsterSettings = field(default_factory=DagsterSettings)
     heartbeat_file: Path | None = None
     role: str = "db"
+    dagster_ui_url: str = "http://localhost:3000"  # links in operator alerts
     # Which variables were set, so Dagster resources can name them (dg.EnvVar) instead of
     # carrying their values into the UI.
     variables_set: frozenset[str] = frozenset()
@@ -269,6 +271,7 @@ class Settings:
             language=language,
             announce_max_age_s=read.integer("WOG_ANNOUNCE_MAX_AGE", 86400, 0),
             gap_probes_per_tick=read.integer("WOG_GAP_PROBES", 20, 1),
+            site_down_alert_s=read.integer("WOG_SITE_DOWN_ALERT_S", 1800, 0),
         )
         dagster_home = read.text("DAGSTER_HOME")
         dagster = DagsterSettings(
@@ -290,6 +293,7 @@ class Settings:
             dagster=dagster,
             heartbeat_file=Path(heartbeat) if heartbeat else None,
             role=read.text("WOG_ROLE") or "db",
+            dagster_ui_url=read.text("WOG_DAGSTER_UI_URL") or "http://localhost:3000",
             variables_set=frozenset(k for k, v in env.items() if v.strip()),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 
 import dagster as dg
@@ -11,9 +12,9 @@ import pytest
 
 from tests.wog_assets.dagster_helpers import run_replays
 from wog_assets.defs import sensors as sensors_module
-from wog_assets.defs.resources import StatsSiteResource
+from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
 from wog_assets.defs.sensors import new_replays
-from wog_assets.demo.fake_site import GAMES_LIST_PATH, FakeSite, Fault
+from wog_assets.demo.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path
 from wog_assets.demo.generator import GameOptions, generate_game
 
 # players per game: 3400..3405; 3401 and 3404 are below the default minimum of 100
@@ -22,6 +23,12 @@ PLAYERS = {3400: 150, 3401: 40, 3402: 120, 3403: 200, 3404: 99, 3405: 100}
 
 def _game(replay_id: int, players: int):  # type: ignore[no-untyped-def]
     return generate_game(replay_id, seed=9, options=GameOptions(players=players))
+
+
+@pytest.fixture(autouse=True)
+def _warehouse(db_url: str) -> str:
+    """The sensor queues operator alerts in the warehouse (WOG_DATABASE_URL)."""
+    return db_url
 
 
 @pytest.fixture
@@ -50,14 +57,15 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 def tick(instance: dg.DagsterInstance, site: FakeSite, cursor: str | None):  # type: ignore[no-untyped-def]
     """Evaluate the sensor once and apply its partition requests, as the daemon would."""
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
         resources={
-            "site": StatsSiteResource(base_url=site.url, min_request_interval=0.0, max_retries=0)
+            "site": StatsSiteResource(base_url=site.url, min_request_interval=0.0, max_retries=0),
+            "warehouse": WarehouseResource(database_url=os.environ["WOG_DATABASE_URL"]),
         },
-    )
-    result = new_replays(context)
+    ) as context:
+        result = new_replays(context)
     if isinstance(result, dg.SensorResult):
         for request in result.dynamic_partitions_requests or []:
             instance.add_dynamic_partitions(
@@ -134,9 +142,12 @@ def test_site_down_skips_the_tick_with_a_reason_and_keeps_the_cursor(
     first = tick(instance, site, None)
     site.fail(GAMES_LIST_PATH, Fault(status=503, times=-1))
     result = tick(instance, site, first.cursor)
-    assert isinstance(result, dg.SkipReason)
-    assert "stats site unreachable" in result.skip_message and "HTTP 503" in result.skip_message
-    # The daemon keeps the old cursor on a skip; nothing was registered or requested.
+    message = result.skip_reason.skip_message
+    assert "stats site unreachable" in message and "HTTP 503" in message
+    assert result.run_requests == []
+    # The cursor only learns since when the site is down; nothing was registered or requested.
+    kept = {k: v for k, v in json.loads(result.cursor).items() if k != "down_since"}
+    assert kept == json.loads(first.cursor)
     assert instance.get_dynamic_partitions("replays") == [str(i) for i in sorted(PLAYERS)]
 
 
@@ -268,3 +279,93 @@ def test_a_redesigned_list_page_fails_the_tick_instead_of_finding_nothing(
     site.fail(GAMES_LIST_PATH, Fault(status=200, body=redesign, times=-1))
     with pytest.raises(dg.Failure, match="no longer matches the parser"):
         tick(instance, site, cursor)
+
+
+def _alerts(engine) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return [
+            (key, payload["content"])
+            for key, payload in conn.exec_driver_sql(
+                "SELECT dedupe_key, payload FROM notifications WHERE kind = 'alert' ORDER BY id"
+            )
+        ]
+
+
+def test_the_admin_is_told_once_when_the_site_stays_down_and_when_it_is_back(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
+    monkeypatch.setenv("WOG_SITE_DOWN_ALERT_S", "600")
+    cursor = tick(instance, site, None).cursor
+    site.fail(GAMES_LIST_PATH, Fault(status=503, times=-1))
+    for _ in range(4):  # 0, 5, 10, 15 minutes down
+        result = tick(instance, site, cursor)
+        assert "stats site unreachable" in result.skip_reason.skip_message
+        cursor = result.cursor
+        clock.now += 300
+    site.fail(GAMES_LIST_PATH, Fault(status=200, times=0))
+    site._faults.clear()
+    tick(instance, site, cursor)
+    alerts = _alerts(engine)
+    assert [key.split(":")[0] for key, _ in alerts] == ["site-down", "site-up"]
+    assert "unreachable for 10 min" in alerts[0][1] and "HTTP 503" in alerts[0][1]
+
+
+def test_a_game_the_sensor_gives_up_on_alerts_the_admin(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
+    cursor = tick(instance, site, None).cursor
+    clock.now += 25 * 3600  # never succeeded within the retry window
+    tick(instance, site, cursor)
+    ((key, text),) = _alerts(engine)
+    assert key == "gave-up:3405" and "giving up" in text and "wog announce 3405" in text
+
+
+def test_a_redesigned_list_page_alerts_once(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
+    cursor = tick(instance, site, None).cursor
+    site.fail(GAMES_LIST_PATH, Fault(status=200, body=b"<html><body>new</body></html>", times=-1))
+    for _ in range(3):
+        with pytest.raises(dg.Failure):
+            tick(instance, site, cursor)
+    ((key, text),) = _alerts(engine)
+    assert key.startswith("parser:list:") and "no links to /games/<id>/" in text
+
+
+def test_a_failed_new_game_run_alerts_the_admin_with_a_link(
+    site: FakeSite, instance: dg.DagsterInstance, engine, db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from wog_assets.defs.alerts import alert_on_failed_game_runs
+
+    monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
+    monkeypatch.setenv("WOG_DAGSTER_UI_URL", "http://dagster.example:3000")
+    site.fail(game_path(3403), Fault(status=200, body=b"<html><title>x</title></html>", times=-1))
+    result = run_replays(instance, [3403], site.url, db_url,
+                         tags={"wog/trigger": "new", "wog/replay": "3403"}, raise_on_error=False)  # fmt: skip
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    failure = next(
+        e
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    )
+    with dg.build_run_status_sensor_context(
+        sensor_name="alert_on_failed_game_runs",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure.dagster_event,
+        resources={"warehouse": WarehouseResource(database_url=db_url)},
+    ) as status_context:
+        context = status_context.for_run_failure()
+        alert_on_failed_game_runs(context)
+        alert_on_failed_game_runs(context)  # evaluated again: still one alert
+    ((key, text),) = _alerts(engine)
+    assert key == f"run-failed:{result.run_id}"
+    assert "game 3403" in text and f"http://dagster.example:3000/runs/{result.run_id}" in text

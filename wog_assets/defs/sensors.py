@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from wog_assets.backfill import RANGE_END, RANGE_START, contiguous_batches
+from wog_assets.defs.alerts import alert, parser_key
 from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.partitions import replays_partitions
-from wog_assets.defs.resources import StatsSiteResource
+from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
 from wog_assets.defs.selection import replay_assets
 from wog_assets.recovery import heal_dead_runs
 from wog_assets.source.client import SiteClient
@@ -130,7 +131,7 @@ def _probe_gap(client: SiteClient, gap: dict, probes: int, log: dg.DagsterLogMan
 
 
 def evaluate_new_replays(
-    context: dg.SensorEvaluationContext, site: StatsSiteResource
+    context: dg.SensorEvaluationContext, site: StatsSiteResource, warehouse: WarehouseResource
 ) -> dg.SensorResult | dg.SkipReason:
     """One tick: read the games list, recover ids a gap hid, register new ids, request their
     runs — announced for qualifying games, quiet (batched) for the others — and retry."""
@@ -149,9 +150,12 @@ def evaluate_new_replays(
             )
     except ReplayParseError as exc:
         # A page that no longer matches the parser is never "no new games".
-        raise dg.Failure(f"the games list no longer matches the parser: {exc}") from None
+        message = f"the games list no longer matches the parser: {exc}"
+        alert(warehouse.engine, parser_key("list", exc.detail), f"🧩 {message}")
+        raise dg.Failure(message) from None
     except SourceError as exc:
-        return dg.SkipReason(f"stats site unreachable, will try again next tick: {exc}")
+        return _site_down(context, warehouse, cursor, now, exc, pipeline.site_down_alert_s)
+    _site_back(warehouse, cursor)
     recovered = probed.pages
     if not listing and not recovered and not probed.unparsed:
         return dg.SkipReason("the games list shows no games")
@@ -196,9 +200,12 @@ def evaluate_new_replays(
             if status in UNFINISHED or now < state["next"]:
                 continue
             if now - state["since"] > pipeline.retry_window_s:
-                context.log.warning(
-                    f"replay {key}: giving up after {state['tries']} tries; re-run it from the UI"
+                message = (
+                    f"replay {key}: giving up after {state['tries']} tries; "
+                    "re-run it from the UI or `wog announce " + key + "`"
                 )
+                context.log.warning(message)
+                alert(warehouse.engine, f"gave-up:{key}", f"⚠️ The sensor gave up on {message}")
                 del watch[key]
                 continue
         if budget == 0:
@@ -232,6 +239,38 @@ def evaluate_new_replays(
         else [],
         cursor=dumped,
     )
+
+
+def _site_down(
+    context: dg.SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    cursor: dict,
+    now: float,
+    exc: SourceError,
+    alert_after_s: int,
+) -> dg.SensorResult:
+    """Skip the tick; remember since when the site is down and tell the admin once it is long."""
+    since = float(cursor.get("down_since") or now)
+    cursor = {**cursor, "down_since": since}
+    if now - since >= alert_after_s and not cursor.get("down_alerted"):
+        minutes = (now - since) / 60
+        alert(
+            warehouse.engine,
+            f"site-down:{int(since)}",
+            f"🔴 The stats site has been unreachable for {minutes:.0f} min: {exc}",
+        )
+        cursor["down_alerted"] = True
+    return dg.SensorResult(
+        skip_reason=f"stats site unreachable, will try again next tick: {exc}",
+        cursor=json.dumps(cursor, sort_keys=True),
+    )
+
+
+def _site_back(warehouse: WarehouseResource, cursor: dict) -> None:
+    """The site answers again: if the admin was told it was down, tell them it is back."""
+    since = cursor.pop("down_since", None)
+    if cursor.pop("down_alerted", False) and since is not None:
+        alert(warehouse.engine, f"site-up:{int(since)}", "🟢 The stats site is reachable again.")
 
 
 def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
