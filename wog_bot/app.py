@@ -102,7 +102,7 @@ async def run_rest_only(settings: BotSettings) -> None:
         engine.dispose()
 
 
-TWITCH_WITHOUT_CHANNEL = (
+NO_ALERT_CHANNEL_FOR_TWITCH = (
     "Twitch is configured but WOG_TWITCH_ALERT_CHANNEL_ID is not set: live and clip alerts are "
     "off; set it to the channel that should get them"
 )
@@ -111,7 +111,7 @@ TWITCH_WITHOUT_CHANNEL = (
 def twitch_warning(settings: BotSettings, *, gateway: bool) -> str | None:
     """Why Twitch alerts would silently not be posted with these settings, or None."""
     if settings.twitch_enabled and gateway and not settings.twitch_alert_channel_id:
-        return TWITCH_WITHOUT_CHANNEL
+        return NO_ALERT_CHANNEL_FOR_TWITCH
     half = bool(settings.twitch_client_id) != bool(settings.twitch_client_secret)
     if half or (settings.twitch_client_id and not settings.twitch_logins):
         return (
