@@ -28,6 +28,9 @@ BOT_TOKEN = "fake-bot-token"
 BOT_USER = {"id": "900000000000000001", "username": "wog-bot", "discriminator": "0", "global_name": None,
             "avatar": None, "bot": True}  # fmt: skip
 APPLICATION_ID = "900000000000000001"
+GUILD_ID = "800000000000000001"
+ATTACH_FILES = 1 << 15
+VIEW_SEND_EMBED_ATTACH = (1 << 10) | (1 << 11) | (1 << 14) | ATTACH_FILES
 
 
 @dataclass
@@ -58,6 +61,9 @@ class FakeDiscord:
         )  # channel id -> messages, oldest first
         self.webhook_messages: dict[int, list[dict]] = defaultdict(list)
         self.without_attach_files: set[int] = set()  # channels where the bot lacks Attach Files
+        # What `wog doctor` reads: every channel is in GUILD_ID, whose @everyone role grants
+        # the bot what it needs; a channel in without_attach_files denies Attach Files.
+        self.everyone_permissions = VIEW_SEND_EMBED_ATTACH
         self.commands: list[dict] = []
         self._scripts: dict[str, deque[Script]] = defaultdict(deque)
         self._ids = itertools.count(1_100_000_000_000_000_000)
@@ -190,6 +196,8 @@ class FakeDiscord:
 
         parts = path.strip("/").split("/")
         if request.method == "GET" and path == "/users/@me":
+            if request.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
+                return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
             return web.json_response({**BOT_USER, "mfa_enabled": False, "verified": True, "locale": "ru",
                                       "flags": 0, "premium_type": 0, "email": None})  # fmt: skip
         if parts[:1] == ["channels"] and len(parts) == 3 and parts[2] == "messages":
@@ -210,6 +218,20 @@ class FakeDiscord:
                 with self._lock:
                     newest_first = list(reversed(self.messages[channel]))[:limit]
                 return web.json_response(newest_first)
+        if request.method == "GET" and parts[:1] == ["channels"] and len(parts) == 2:
+            channel = int(parts[1])
+            deny = ATTACH_FILES if channel in self.without_attach_files else 0
+            overwrites = [{"id": GUILD_ID, "type": 0, "allow": "0", "deny": str(deny)}]
+            return web.json_response({"id": str(channel), "type": 0, "guild_id": GUILD_ID,
+                                      "name": f"channel-{channel}",
+                                      "permission_overwrites": overwrites})  # fmt: skip
+        if request.method == "GET" and parts[:1] == ["guilds"] and parts[2:3] == ["roles"]:
+            return web.json_response([{"id": GUILD_ID, "name": "@everyone",
+                                       "permissions": str(self.everyone_permissions)}])  # fmt: skip
+        if request.method == "GET" and parts[:1] == ["guilds"] and parts[2:3] == ["members"]:
+            return web.json_response({"user": BOT_USER, "roles": []})
+        if parts[:1] == ["webhooks"] and len(parts) == 3 and request.method == "GET":
+            return web.json_response({"id": parts[1], "type": 1, "name": "WOG", "channel_id": "1"})
         if parts[:1] == ["webhooks"] and len(parts) == 3 and request.method == "POST":
             message = self._create(int(parts[1]), body or {}, files, webhook=True)
             if script and script.hold_s:
