@@ -88,8 +88,10 @@ def run_backfill(
     on_batch: Callable[[list[str], bool], None] | None = None,
     say: Callable[[str], None] = lambda _: None,
     wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
+    only: list[int] | None = None,
 ) -> BackfillReport:
-    """Materialize replays ``first..last`` in batched ranged runs; returns what happened.
+    """Materialize replays ``first..last`` (or just the ids in ``only``) in batched ranged
+    runs; returns what happened.
 
     Runs left behind by a ``wog`` process that died are healed first; before each batch it
     waits (saying for whom, up to ``wait_timeout_s``) until the site pool has a free slot.
@@ -98,7 +100,7 @@ def run_backfill(
     # connection instead of Dagster's default of a new connection per event (as the webserver
     # does); statement_timeout 0 = none.
     instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
-    keys = register_partitions(instance, list(range(first, last + 1)))
+    keys = register_partitions(instance, only if only is not None else list(range(first, last + 1)))
     report = BackfillReport(
         backfill_id=f"wog-{first}-{last}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
     )

@@ -166,6 +166,21 @@ def enqueue_alert(engine: Engine, key: str, text: str, targets: list[str]) -> li
     return queued
 
 
+def mark_announced_elsewhere(engine: Engine, replay_ids: list[int], note: str) -> int:
+    """Record games another service already posted: their rows become ``sent`` (with ``note``
+    and no message id), so they are never posted from here. Returns how many rows changed."""
+    stmt = (
+        sa.update(n)
+        .where(
+            n.c.replay_id.in_(sorted(set(replay_ids))),
+            n.c.status.in_([Status.SUPPRESSED, Status.PENDING, Status.FAILED]),
+        )
+        .values(status=Status.SENT, note=note, sent_at=sa.func.now(), updated_at=sa.func.now())
+    )
+    with engine.begin() as conn:
+        return conn.execute(stmt).rowcount
+
+
 # --- the bot's side -----------------------------------------------------------------------
 
 

@@ -213,3 +213,63 @@ def fake_site_cmd(
 
 
 COMMANDS = [backfill_cmd, announce_cmd, dev_cmd, fake_site_cmd]
+
+
+@click.command("migrate-wrtd")
+@click.option(
+    "--from",
+    "source_url",
+    required=True,
+    help="The WRTD-ETL database (any libpq URL, e.g. postgresql:///wrtd?host=/var/run/postgresql).",
+)
+@click.option("--batch", type=int, help="Replays per run (default WOG_BACKFILL_BATCH or 50).")
+def migrate_wrtd_cmd(source_url: str, batch: int | None) -> None:
+    """Switch from WRTD-ETL: load its games quietly and never post them again.
+
+    Reads only replay_main.replay_number and messages(replay_number, posted); loads every
+    replay from WOG_BASE_URL with suppressed messages, records the posted ones as announced,
+    and moves the new-game sensor after the highest one. Running it again is safe.
+
+    Example: wog migrate-wrtd --from postgresql://wrtd:secret@oldhost/wrtd
+    """
+    from wog_assets.migrate_wrtd import read_wrtd
+
+    history = read_wrtd(source_url)
+    if not history.replay_ids:
+        raise click.ClickException("the WRTD-ETL database has no replays in replay_main")
+    dagster_environment()
+    stop_on_sigterm()
+    import dagster as dg
+
+    from wog_assets.definitions import build_definitions
+    from wog_assets.migrate_wrtd import migrate
+
+    current = settings()
+    click.echo(
+        f"WRTD-ETL: {len(history.replay_ids)} replays "
+        f"({history.replay_ids[0]}..{history.replay_ids[-1]}), {len(history.posted)} posted"
+    )
+    with (
+        dg.DagsterInstance.get() as instance,
+        click.progressbar(length=len(history.replay_ids), label="loading") as bar,
+    ):
+        report, marked, floor = migrate(
+            build_definitions(current),
+            instance,
+            engine(),
+            history,
+            batch=batch or current.pipeline.backfill_batch,
+            on_batch=lambda keys, ok: bar.update(len(keys)),
+            say=lambda line: click.echo(f"\n{line}", err=True),
+        )
+    click.echo(
+        f"{len(report.runs)} run(s); {marked} message(s) recorded as already posted; "
+        f"the sensor starts after replay {floor}"
+    )
+    for line in report.problems.lines():
+        click.echo(line, err=True)
+    if report.failed_runs:
+        raise SystemExit(1)
+
+
+COMMANDS.append(migrate_wrtd_cmd)

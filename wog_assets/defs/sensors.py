@@ -31,6 +31,7 @@ from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
 from wog_assets.defs.selection import replay_assets
+from wog_assets.migrate_wrtd import sensor_floor
 from wog_assets.recovery import heal_dead_runs
 from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
@@ -139,6 +140,11 @@ def evaluate_new_replays(
     heal_dead_runs(context.instance, context.log.warning)
     cursor = _load_cursor(context.cursor)
     now = time.time()
+    # Games up to the floor were loaded another way (wog migrate-wrtd): never new to the sensor,
+    # and the first tick after a migration is an ordinary one.
+    floor = sensor_floor(context.instance)
+    if floor > int(cursor.get("max_id", 0)):
+        cursor = {**cursor, "max_id": floor}
     try:
         with site.client(max_retries=1) as client:
             listing = client.list_games()
