@@ -119,12 +119,16 @@ def summarize(replay: Replay) -> ReplaySummary:
     def name(player_id: int) -> str:
         return names.get(player_id) or f"#{player_id}"
 
+    def known_killer(frag: Frag) -> int | None:
+        # A killer id the game's player list does not know is an unknown killer, as the site's
+        # own data sometimes has it: not ranked, shown as «killer unknown».
+        return frag.killer_id if frag.killer_id in names else None
+
     kills: Counter[int] = Counter()
     teamkills: Counter[int] = Counter()
     for frag in replay.frags:
-        if frag.killer_id is None:
+        if known_killer(frag) is None:
             continue
-        names.setdefault(frag.killer_id, f"#{frag.killer_id}")
         if frag.teamkill:
             teamkills[frag.killer_id] += 1
         elif frag.killer_id != frag.victim_id:
@@ -155,15 +159,15 @@ def summarize(replay: Replay) -> ReplaySummary:
             time_s=frag.time_s,
             victim_id=frag.victim_id,
             victim=name(frag.victim_id),
-            killer_id=frag.killer_id,
-            killer=name(frag.killer_id) if frag.killer_id is not None else None,
+            killer_id=known_killer(frag),
+            killer=name(frag.killer_id) if known_killer(frag) is not None else None,
             distance_m=frag.distance_m,
             weapon=frag.weapon or frag.killer_vehicle,
             teamkill=frag.teamkill,
         )
 
     frags = replay.frags
-    with_distance = [f for f in frags if f.distance_m is not None and f.killer_id is not None]
+    with_distance = [f for f in frags if f.distance_m is not None and known_killer(f) is not None]
     longest = max(with_distance, key=lambda f: (f.distance_m, -f.seq), default=None)
 
     by_type: dict[str, Counter[str]] = defaultdict(Counter)

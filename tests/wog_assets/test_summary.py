@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
+from wog_assets.demo.generator import generate_game
 from wog_assets.summary import summarize, summary_contract
 from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
 
@@ -129,3 +132,13 @@ def test_vehicles_grouped_by_type_with_counts() -> None:
         "replay_id", "top_killers", "top_teamkillers", "first_frag", "last_frag", "longest_frag",
         "survivors", "vehicles_by_type",
     ]  # fmt: skip
+
+
+def test_a_killer_missing_from_the_player_list_is_an_unknown_killer() -> None:
+    game = generate_game(3413, seed=4)
+    replay = game.replay
+    frags = [msgspec.structs.replace(f, killer_id=987_654_321) for f in replay.frags]
+    summary = summarize(msgspec.structs.replace(replay, frags=frags))
+    assert summary.top_killers == [] and summary.top_teamkillers == []
+    assert summary.first_frag is not None and summary.first_frag.killer is None
+    assert summary.first_frag.killer_id is None
