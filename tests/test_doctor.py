@@ -92,3 +92,25 @@ def test_a_wrong_token_is_a_cross(db_url: str, tmp_path: Path, fakes) -> None:  
     assert result.returncode == 1
     assert re.search(r"^✗ Discord token .*401 Unauthorized", result.stdout, re.M)
     assert "wrong-token-x" not in result.stdout
+
+
+def test_an_incomplete_permission_answer_is_reported_not_a_crash(
+    db_url: str,
+    tmp_path: Path,
+    fakes,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from wog_assets.cli import doctor
+
+    monkeypatch.setenv("WOG_DATABASE_URL", db_url)
+    for name, value in _env(db_url, tmp_path, *fakes).items():
+        if name.startswith(("WOG_", "DISCORD_", "TWITCH_")):
+            monkeypatch.setenv(name, value)
+
+    def incomplete(api: str, token: str, channel_id: int) -> int:
+        raise KeyError("permissions")
+
+    monkeypatch.setattr(doctor, "channel_permissions", incomplete)
+    lines = {line.item: line for line in doctor.run_checks()}
+    assert lines["game channel 111"].mark == "✗"
+    assert "incomplete" in lines["game channel 111"].detail

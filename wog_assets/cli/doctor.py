@@ -37,6 +37,12 @@ def _check(item: str, run: Callable[[], str]) -> Line:
     """Run one check: its return is the ✓ detail; an exception is the ✗ detail."""
     try:
         return Line(OK, item, run())
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return Line(
+            BROKEN,
+            item,
+            f"the answer was incomplete or unexpected ({type(exc).__name__}: {exc}); could not check",
+        )
     except Exception as exc:
         return Line(
             BROKEN,
