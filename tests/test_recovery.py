@@ -56,23 +56,27 @@ def _count(url: str, table: str) -> int:
         engine.dispose()
 
 
+def _server_env(tmp_path: Path, db_url: str, pg_server_url: str, site: FakeSite) -> dict[str, str]:
+    """The environment of a `wog backfill` on the test server, with its own Dagster storage."""
+    dagster_url = make_url(new_database(pg_server_url)).set(drivername="postgresql")
+    return {
+        **os.environ,
+        "WOG_DATABASE_URL": db_url,
+        "DAGSTER_POSTGRES_URL": dagster_url.render_as_string(False),
+        "WOG_BASE_URL": site.url,
+        "WOG_MIN_REQUEST_INTERVAL": "0",
+        "WOG_DATA_DIR": str(tmp_path),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+
+
 def test_killed_backfill_is_healed_by_the_next_one(
     tmp_path: Path, db_url: str, pg_server_url: str
 ) -> None:
-    dagster_url = (
-        make_url(new_database(pg_server_url)).set(drivername="postgresql").render_as_string(False)
-    )
     with FakeSite(latency=0.25) as site:
         site.publish(*GAMES)
-        env = {
-            **os.environ,
-            "WOG_DATABASE_URL": db_url,
-            "DAGSTER_POSTGRES_URL": dagster_url,
-            "WOG_BASE_URL": site.url,
-            "WOG_MIN_REQUEST_INTERVAL": "0",
-            "WOG_DATA_DIR": str(tmp_path),
-            "DAGSTER_HOME": str(tmp_path / "home"),
-        }
+        env = _server_env(tmp_path, db_url, pg_server_url, site)
+        dagster_url = env["DAGSTER_POSTGRES_URL"]
         first = _start_backfill(env)
         _wait_until(lambda: _count(db_url, "raw_game_pages") >= 2, 120, "the first pages")
         first.send_signal(signal.SIGKILL)
@@ -130,19 +134,9 @@ def test_backfill_recovers_after_the_embedded_postgres_is_killed(tmp_path: Path)
 def test_sigterm_stops_a_backfill_at_once_and_the_next_one_finishes(
     tmp_path: Path, db_url: str, pg_server_url: str
 ) -> None:
-    dagster_url = (
-        make_url(new_database(pg_server_url)).set(drivername="postgresql").render_as_string(False)
-    )
     with FakeSite(latency=0.25) as site:
         site.publish(*GAMES)
-        env = {
-            **os.environ,
-            "WOG_DATABASE_URL": db_url,
-            "DAGSTER_POSTGRES_URL": dagster_url,
-            "WOG_BASE_URL": site.url,
-            "WOG_MIN_REQUEST_INTERVAL": "0",
-            "DAGSTER_HOME": str(tmp_path / "home"),
-        }
+        env = _server_env(tmp_path, db_url, pg_server_url, site)
         first = _start_backfill(env)
         _wait_until(lambda: _count(db_url, "raw_game_pages") >= 2, 120, "the first pages")
         sent = time.monotonic()
