@@ -98,3 +98,27 @@ def test_parse_by_id_fetches_from_the_site(monkeypatch) -> None:  # type: ignore
     assert json.loads(result.stdout)["game"]["island"] == game.replay.game.island
     assert missing.exit_code == 2
     assert "404" in missing.stderr
+
+
+def test_every_command_shows_an_example() -> None:
+    runner = CliRunner()
+    for path in _all_commands(main):
+        result = runner.invoke(main, [*path, "--help"])
+        assert "Example:" in result.output and " wog " in result.output.split("Example:")[1], path
+
+
+def test_summary_takes_the_replay_id_as_an_argument_and_says_when_the_site_lacks_it(
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    import sqlalchemy as sa
+
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO replay_misses (replay_id, what, url, reason) "
+            "VALUES (5, 'game_page', 'http://x/games/5/', 'HTTP 404')"))  # fmt: skip
+    result = CliRunner().invoke(main, ["summary", "5"])
+    assert result.exit_code == 1
+    assert "replay 5 is not on the site (its game page was missing on" in result.output
+    assert "HTTP 404" in result.output and "wog backfill" not in result.output
+    other = CliRunner().invoke(main, ["summary", "6", "--replay-id", "7"])
+    assert other.exit_code == 2 and "give the id once" in other.output

@@ -135,3 +135,20 @@ def newest_raw_id(engine: Engine) -> int | None:
     """The highest replay id with a stored game page, or None."""
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.max(t.raw_game_pages.c.replay_id))).scalar()
+
+
+def miss_reason(engine: Engine, replay_id: int) -> str | None:
+    """Why the site did not have a replay, as recorded (None when it was never missing)."""
+    m = t.replay_misses
+    query = (
+        sa.select(m.c.what, m.c.reason, m.c.last_seen_at)
+        .where(m.c.replay_id == replay_id)
+        .order_by(m.c.last_seen_at.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    what, reason, seen = row
+    return f"its {what.replace('_', ' ')} was missing on {seen:%Y-%m-%d %H:%M}: {reason}"

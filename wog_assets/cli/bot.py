@@ -23,6 +23,8 @@ def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
     Gateway mode needs DISCORD_TOKEN and WOG_DISCORD_CHANNEL_IDS. With --webhook (or
     WOG_DISCORD_WEBHOOK_URL and no token) it posts through a webhook only. Every setting is in
     the README and .env.example.
+
+    Example: wog bot --once
     """
     import asyncio
     import dataclasses
@@ -58,7 +60,10 @@ def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
 
 @click.group()
 def notifications() -> None:
-    """Inspect and retry Discord notifications."""
+    """Inspect and retry Discord notifications.
+
+    Example: wog notifications list --status failed
+    """
 
 
 def _statuses() -> list[str]:
@@ -71,7 +76,10 @@ def _statuses() -> list[str]:
 @click.option("--status", type=click.Choice(_statuses()), help="Only rows with this status.")
 @click.option("--limit", default=50, show_default=True)
 def notifications_list(status: str | None, limit: int) -> None:
-    """List notifications, newest first."""
+    """List notifications, newest first.
+
+    Example: wog notifications list --status failed --limit 20
+    """
     from wog_warehouse.queue import list_notifications
 
     rows = list_notifications(engine(), status, limit)
@@ -94,7 +102,10 @@ def notifications_list(status: str | None, limit: int) -> None:
 @notifications.command("retry")
 @click.argument("notification_id", type=int)
 def notifications_retry(notification_id: int) -> None:
-    """Queue a failed (or suppressed) notification for delivery again."""
+    """Queue a failed (or suppressed) notification for delivery again.
+
+    Example: wog notifications retry 42
+    """
     from wog_warehouse.queue import IN_FLIGHT_OR_DONE, retry
 
     previous = retry(engine(), notification_id)

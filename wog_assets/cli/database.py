@@ -9,13 +9,19 @@ from wog_assets.cli.common import engine
 
 @click.group()
 def db() -> None:
-    """Manage the warehouse database (WOG_DATABASE_URL, or the embedded Postgres)."""
+    """Manage the warehouse database (WOG_DATABASE_URL, or the embedded Postgres).
+
+    Example: wog db upgrade
+    """
 
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 def db_upgrade(revision: str) -> None:
-    """Apply migrations (idempotent: safe to run at every start)."""
+    """Apply migrations (idempotent: safe to run at every start).
+
+    Example: wog db upgrade
+    """
     from dbschema.connection import redact_url
     from dbschema.migrate import current_revision, upgrade
 
@@ -28,7 +34,10 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def db_downgrade(revision: str, yes: bool) -> None:
-    """Migrate down to REVISION ('base' drops every warehouse table)."""
+    """Migrate down to REVISION ('base' drops every warehouse table).
+
+    Example: wog db downgrade 0003 --yes
+    """
     from dbschema.migrate import current_revision, downgrade
 
     if not yes:
@@ -40,7 +49,10 @@ def db_downgrade(revision: str, yes: bool) -> None:
 
 @db.command("current")
 def db_current() -> None:
-    """Show the warehouse's migration revision and the newest one available."""
+    """Show the warehouse's migration revision and the newest one available.
+
+    Example: wog db current
+    """
     from dbschema.migrate import current_revision, head_revision
 
     current = current_revision(engine())
@@ -51,7 +63,10 @@ def db_current() -> None:
 
 @db.command("url")
 def db_url() -> None:
-    """Print the effective database URL with any password redacted."""
+    """Print the effective database URL with any password redacted.
+
+    Example: wog db url
+    """
     from dbschema.connection import DatabaseUnavailable, database_url, redact_url
 
     try:
@@ -62,7 +77,10 @@ def db_url() -> None:
 
 @db.command("stop")
 def db_stop() -> None:
-    """Stop the embedded Postgres (no effect when WOG_DATABASE_URL is set)."""
+    """Stop the embedded Postgres (no effect when WOG_DATABASE_URL is set).
+
+    Example: wog db stop
+    """
     from dbschema.connection import stop_embedded_server
 
     click.echo("stopped" if stop_embedded_server() else "the embedded Postgres was not running")

@@ -15,7 +15,10 @@ from wog_assets.health import ROLES
     help="Which process to check (default WOG_ROLE, as set per container, else db).",
 )
 def healthcheck_cmd(role: str | None) -> None:
-    """Exit 0 if this container's process is healthy (used by the Docker HEALTHCHECK)."""
+    """Exit 0 if this container's process is healthy (used by the Docker HEALTHCHECK).
+
+    Example: wog healthcheck --role bot
+    """
     from wog_assets.health import Unhealthy, check_health
 
     current = settings()

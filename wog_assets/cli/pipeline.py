@@ -35,6 +35,8 @@ def backfill_cmd(
     Never announces anything on Discord. Ids the site does not have are recorded as missing,
     not treated as errors; the min-players filter does not apply. Exits 1 if a batch failed
     (its replays are listed; the rest are loaded and re-running is safe).
+
+    Example: wog backfill --from 3300 --to 3413
     """
     if last < first:
         raise click.UsageError("--to must not be smaller than --from")
@@ -113,6 +115,8 @@ def announce_cmd(replay_id: int) -> None:
 
     Loads the game first if the warehouse does not have it yet. Runs are recorded in Dagster
     with the tag wog/trigger=announce.
+
+    Example: wog announce 3413
     """
     targets = settings().notification_targets
     if not targets:
@@ -152,6 +156,8 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     Starts or reuses the embedded Postgres, migrates the warehouse, prepares DAGSTER_HOME with
     Postgres instance storage and runs `dagster dev`. With --demo, games come from a fake stats
     site on loopback instead of the real one.
+
+    Example: wog dev --demo
     """
     child_env = {**os.environ, **dagster_environment()}
     site = None
@@ -192,7 +198,10 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
 def fake_site_cmd(
     games: int, first_id: int, seed: int, host: str, port: int, viewer_mb: float, export: str | None
 ) -> None:
-    """Serve generated games as a fake stats site (for demos; point WOG_BASE_URL at it)."""
+    """Serve generated games as a fake stats site (for demos; point WOG_BASE_URL at it).
+
+    Example: wog fake-site --games 30 --port 8765
+    """
     from wog_assets.demo.fake_site import FakeSite
     from wog_assets.demo.generator import GameOptions, export_games, generate_games
 

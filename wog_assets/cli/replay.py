@@ -85,8 +85,14 @@ def _from_files_or_warehouse(
         return replay, game_page_url(settings().source.base_url, replay.replay_id)
     if replay_id is None:
         raise click.UsageError("give --page and --replay files, or --replay-id")
-    loaded = load_replay(engine(), replay_id)
+    from wog_warehouse.raw import miss_reason
+
+    warehouse = engine()
+    loaded = load_replay(warehouse, replay_id)
     if loaded is None:
+        missing = miss_reason(warehouse, replay_id)
+        if missing:
+            raise click.ClickException(f"replay {replay_id} is not on the site ({missing})")
         raise click.ClickException(
             f"replay {replay_id} is not in the warehouse; "
             f"load it with 'wog backfill --from {replay_id} --to {replay_id}'"
@@ -108,6 +114,8 @@ def parse_cmd(
 
     Give --page and --replay files, or only --replay-id to fetch both from the site
     (WOG_BASE_URL). Exits 2 with one line on stderr when the input cannot be parsed.
+
+    Example: wog parse --page 3413.html --replay 3413.json --indent 2
     """
     from wog_core.models import to_json
 
@@ -119,21 +127,37 @@ def parse_cmd(
 _warehouse_id = click.option(
     "--replay-id", type=int, help="Replay id (read from the warehouse when no files are given)."
 )
+_positional_id = click.argument("replay_id_arg", metavar="[REPLAY_ID]", type=int, required=False)
+
+
+def _one_id(positional: int | None, option: int | None) -> int | None:
+    """The replay id given as an argument or with --replay-id (both: they must agree)."""
+    if positional is not None and option is not None and positional != option:
+        raise click.UsageError(f"replay {positional} or {option}? give the id once")
+    return positional if positional is not None else option
 
 
 @click.command("summary")
+@_positional_id
 @_page
 @_replay
 @_warehouse_id
 @click.option("--indent", type=int, default=0, help="Pretty-print with this indent.")
 def summary_cmd(
-    page_file: str | None, replay_file: str | None, replay_id: int | None, indent: int
+    replay_id_arg: int | None,
+    page_file: str | None,
+    replay_file: str | None,
+    replay_id: int | None,
+    indent: int,
 ) -> None:
     """Print a game's summary as JSON (top killers, notable frags, survivors, vehicles).
 
-    From --page/--replay files, or --replay-id from the warehouse. The shape is documented in
+    From the warehouse by REPLAY_ID, or from --page/--replay files. The shape is documented in
     the README next to `wog parse`.
+
+    Example: wog summary 3413 --indent 2
     """
+    replay_id = _one_id(replay_id_arg, replay_id)
     from wog_assets.summary import summarize, summary_contract
 
     replay, _ = _exit_on_bad_input(
@@ -144,6 +168,7 @@ def summary_cmd(
 
 
 @click.command("preview")
+@_positional_id
 @_page
 @_replay
 @_warehouse_id
@@ -156,13 +181,18 @@ def summary_cmd(
     help="Message language (default WOG_LANGUAGE or ru).",
 )
 def preview_cmd(
+    replay_id_arg: int | None,
     page_file: str | None,
     replay_file: str | None,
     replay_id: int | None,
     out_file: str,
     language: str | None,
 ) -> None:
-    """Write an HTML page showing the Discord message for a game, with its battle chart."""
+    """Write an HTML page showing the Discord message for a game, with its battle chart.
+
+    Example: wog preview 3413 --out 3413.html --language en
+    """
+    replay_id = _one_id(replay_id_arg, replay_id)
     from wog_assets.message.preview import preview_page
 
     replay, page_url = _exit_on_bad_input(
