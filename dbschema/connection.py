@@ -96,6 +96,17 @@ def create_engine(url: str | None = None, **kwargs: object) -> Engine:
     return engine
 
 
+def embedded_server_running(pgdata: Path | None = None) -> bool:
+    """Whether the embedded Postgres for ``pgdata`` is running now."""
+    pid_file = (pgdata or data_dir() / "pgdata") / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
 def stop_embedded_server(pgdata: Path | None = None) -> bool:
     """Stop the embedded Postgres for ``pgdata`` if it runs; True if one was stopped."""
     import signal

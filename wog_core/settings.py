@@ -284,8 +284,14 @@ class Settings:
             webserver_port=read.integer("DAGSTER_WEBSERVER_PORT", 3000, 1),
         )
         heartbeat = read.text("WOG_HEARTBEAT_FILE")
+        data_dir = Path(read.text("WOG_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
+        if not read.text("WOG_BASE_URL"):
+            # While `wog dev --demo` runs, other commands act on its fake site, not the real one.
+            demo_site = running_demo(data_dir).get("WOG_BASE_URL")
+            if demo_site:
+                source = dataclasses.replace(source, base_url=demo_site, min_interval=0.1)
         return cls(
-            data_dir=Path(read.text("WOG_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve(),
+            data_dir=data_dir,
             database_url=read.url("WOG_DATABASE_URL"),
             source=source,
             pipeline=pipeline,
@@ -442,6 +448,34 @@ def redact(text: str, settings: BotSettings) -> str:
     for secret in settings.secrets:
         text = text.replace(secret, "***")
     return text
+
+
+# --- the demo's addresses -------------------------------------------------------------------
+
+DEMO_FILE = "demo.env"  # in WOG_DATA_DIR while `wog dev --demo` runs
+
+
+def write_demo(data_dir: Path, values: Mapping[str, str]) -> Path:
+    """Record the running demo's addresses (and its pid) for other ``wog`` commands."""
+    path = data_dir / DEMO_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"WOG_DEMO_PID={os.getpid()}", *(f"{k}={v}" for k, v in values.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def running_demo(data_dir: Path) -> dict[str, str]:
+    """The addresses of a demo that is running now (empty if none, or if it died)."""
+    try:
+        text = (data_dir / DEMO_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    try:
+        os.kill(int(values.get("WOG_DEMO_PID", "")), 0)
+    except (ValueError, OSError):
+        return {}
+    return values
 
 
 # --- the process's settings ---------------------------------------------------------------

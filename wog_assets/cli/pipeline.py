@@ -159,7 +159,18 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
 
     Example: wog dev --demo
     """
+    from dbschema.connection import embedded_server_running, stop_embedded_server
+    from wog_core.settings import DEMO_FILE, write_demo
+
+    current = settings()
+    embedded = current.database_url is None
+    postgres_was_running = embedded and embedded_server_running()
     child_env = {**os.environ, **dagster_environment()}
+    # Dagster's `dagster dev` is superseded by `dg dev` (a tool we do not ship): its
+    # FutureWarning would only alarm. Started in DAGSTER_HOME, it finds our dagster.yaml there.
+    warnings = [child_env.get("PYTHONWARNINGS", ""), "ignore::FutureWarning"]
+    child_env["PYTHONWARNINGS"] = ",".join(w for w in warnings if w)
+    ui = f"http://{host}:{port}"
     site = None
     if demo:
         from wog_assets.demo.live import start_demo_site
@@ -171,18 +182,36 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
             WOG_MIN_REQUEST_INTERVAL="0.1",
             WOG_SENSOR_INTERVAL=child_env.get("WOG_SENSOR_INTERVAL", "20"),
         )
+        demo_file = write_demo(
+            current.data_dir, {"WOG_BASE_URL": site.url, "WOG_DAGSTER_UI_URL": ui}
+        )
+        click.echo(f"demo: other wog commands use the fake site while this runs ({demo_file})")
     dagster = Path(sys.executable).with_name("dagster")
     cmd = [str(dagster), "dev", "-m", "wog_assets.definitions", "-h", host, "-p", str(port)]
-    click.echo(f"DAGSTER_HOME={child_env['DAGSTER_HOME']}; UI at http://{host}:{port}")
-    proc = subprocess.Popen(cmd, env=child_env)
+    click.echo(f"DAGSTER_HOME={child_env['DAGSTER_HOME']}")
+    click.echo(f"Dagster UI: {ui}")
+    proc = subprocess.Popen(cmd, env=child_env, cwd=child_env["DAGSTER_HOME"])
+    code = 0
     try:
-        sys.exit(proc.wait())
+        code = proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=60)
+        click.echo("stopping…")
+        try:
+            code = proc.wait(timeout=25)  # Ctrl-C reached dagster too: let it shut down
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
     finally:
         if site:
             site.stop()
+            (current.data_dir / DEMO_FILE).unlink(missing_ok=True)
+        if embedded and not postgres_was_running:
+            stop_embedded_server()
+            click.echo("stopped the embedded Postgres")
+        elif embedded:
+            click.echo("the embedded Postgres keeps running (it was running before); "
+                       "'wog db stop' stops it")  # fmt: skip
+    sys.exit(code if code > 0 else 0)
 
 
 @click.command("fake-site")
