@@ -134,7 +134,9 @@ def test_one_partition_fills_every_table_and_records_raw(
     games_meta = next(m for m in meta if m.asset_key.to_user_string() == "games").metadata
     assert games_meta["mission_name"].value == game.replay.game.mission_name
     frags_meta = next(m for m in meta if m.asset_key.to_user_string() == "frags").metadata
-    assert frags_meta["rows"].value == len(game.replay.frags)
+    assert frags_meta["dagster/row_count"].value == len(game.replay.frags)
+    schema = frags_meta["dagster/column_schema"].value
+    assert [c.name for c in schema.columns][:3] == ["replay_id", "seq", "time_s"]
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
 

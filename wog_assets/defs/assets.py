@@ -300,7 +300,8 @@ def warehouse_tables(
         common["page_url"] = dg.MetadataValue.url(page_urls[rid])
     for table, n in counts.items():
         extra = problems.metadata() if table == "games" else {}
-        yield dg.MaterializeResult(asset_key=table, metadata={**common, "rows": n, **extra})
+        standard = {"dagster/row_count": n, "dagster/column_schema": column_schema(table)}
+        yield dg.MaterializeResult(asset_key=table, metadata={**common, **standard, **extra})
     for check in CHECKS:
         offending = quality_problems(warehouse.engine, check, written)
         yield dg.AssetCheckResult(
@@ -315,6 +316,22 @@ def warehouse_tables(
             },
         )
     finish_step(context, problems, "parsing and writing")
+
+
+def column_schema(table: str) -> dg.TableSchema:
+    """The warehouse table's columns as the UI shows them, from its SQLAlchemy definition."""
+    columns = t.metadata.tables[table].columns
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=str(c.type),
+                description=c.comment,
+                constraints=dg.TableColumnConstraints(nullable=bool(c.nullable)),
+            )
+            for c in columns
+        ]
+    )
 
 
 def _describe_problems(problems: list[dict]) -> str | None:
