@@ -250,11 +250,6 @@ class Dispatcher:
     async def _alert(self, key: str, text: str) -> None:
         """Queue an operator alert (once per key) for the admin target; logged if none."""
         targets = self.settings.admin_targets
-        if not targets:
-            log.warning(
-                "operator alert (no WOG_DISCORD_ADMIN_CHANNEL_ID/WOG_ADMIN_WEBHOOK_URL): %s", text
-            )
-            return
         await asyncio.to_thread(queue.enqueue_alert, self.engine, key, text, targets)
 
     async def _alert_failed(self, claimed: queue.Claimed, error: str) -> None:

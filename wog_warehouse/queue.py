@@ -19,6 +19,7 @@ bot to resolve, and :func:`release` gives one back.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -28,8 +29,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from dbschema.tables import NOTIFICATION_STATUSES
 from dbschema.tables import notifications as n
+from wog_core.logs import redact_text
 
 NOTIFY_CHANNEL = "wog_notifications"
+log = logging.getLogger("wog_warehouse.queue")
 
 
 class Status(StrEnum):
@@ -142,8 +145,17 @@ def enqueue_alert(engine: Engine, key: str, text: str, targets: list[str]) -> li
     """Queue an operator alert for each target, once per ``key`` and target, ever.
 
     Returns the targets it was newly queued for (an alert already queued is left alone, so a
-    restart or a second sensor tick never repeats it).
+    restart or a second sensor tick never repeats it). With no target (no admin channel or
+    webhook configured) the alert is logged as a warning instead. The text is redacted.
     """
+    text = redact_text(text)
+    if not targets:
+        log.warning(
+            "operator alert (set WOG_DISCORD_ADMIN_CHANNEL_ID or WOG_ADMIN_WEBHOOK_URL to "
+            "receive it on Discord): %s",
+            text,
+        )
+        return []
     queued = []
     with engine.begin() as conn:
         for target in targets:

@@ -54,15 +54,27 @@ def _exit_on_bad_input(load: Callable[[], Any]) -> Any:
         sys.exit(1)
 
 
+def _from_files(
+    page_file: str | None, replay_file: str | None, replay_id: int | None
+) -> ParsedReplay | None:
+    """The replay parsed from --page and --replay, or None when no file was given."""
+    from wog_assets.source.load import replay_from_files
+
+    if not (page_file or replay_file):
+        return None
+    if not (page_file and replay_file):
+        raise click.UsageError("give both --page and --replay, or only --replay-id")
+    return replay_from_files(Path(page_file), Path(replay_file), replay_id)
+
+
 def _from_files_or_site(
     page_file: str | None, replay_file: str | None, replay_id: int | None
 ) -> ParsedReplay:
-    from wog_assets.source.load import fetch_replay, replay_from_files
+    from wog_assets.source.load import fetch_replay
 
-    if page_file or replay_file:
-        if not (page_file and replay_file):
-            raise click.UsageError("give both --page and --replay, or only --replay-id")
-        return replay_from_files(Path(page_file), Path(replay_file), replay_id)
+    parsed = _from_files(page_file, replay_file, replay_id)
+    if parsed is not None:
+        return parsed
     if replay_id is None:
         raise click.UsageError("give --page and --replay files, or --replay-id")
     return fetch_replay(replay_id, settings().source)
@@ -73,13 +85,10 @@ def _from_files_or_warehouse(
 ) -> tuple[Replay, str]:
     """A replay from files, or from the warehouse by id, with its page URL."""
     from wog_assets.source.client import game_page_url
-    from wog_assets.source.load import replay_from_files
     from wog_warehouse.replays import load_replay
 
-    if page_file or replay_file:
-        if not (page_file and replay_file):
-            raise click.UsageError("give both --page and --replay, or only --replay-id")
-        parsed = replay_from_files(Path(page_file), Path(replay_file), replay_id)
+    parsed = _from_files(page_file, replay_file, replay_id)
+    if parsed is not None:
         _report_repairs(parsed)
         replay = parsed.replay
         return replay, game_page_url(settings().source.base_url, replay.replay_id)

@@ -11,7 +11,6 @@ its own: a message that failed for good, a channel that refused the chart.
 from __future__ import annotations
 
 import hashlib
-import logging
 
 import dagster as dg
 from sqlalchemy.engine import Engine
@@ -19,23 +18,15 @@ from sqlalchemy.engine import Engine
 from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.resources import WarehouseResource
 from wog_core import settings
-from wog_core.logs import redact_text
 from wog_warehouse.queue import enqueue_alert
 
-log = logging.getLogger("wog_assets.alerts")
 ALERTED_TRIGGERS = ("new", "announce", "quiet")
 RETRYING = "the sensor will retry"  # a late replay JSON: retried, alerted only if given up
 
 
 def alert(engine: Engine, key: str, text: str) -> bool:
     """Queue ``text`` for the admin once per ``key``; True if it was newly queued."""
-    text = redact_text(text)
-    targets = settings.current().admin_targets
-    if not targets:
-        log.warning("operator alert (set WOG_DISCORD_ADMIN_CHANNEL_ID or WOG_ADMIN_WEBHOOK_URL "
-                    "to receive it on Discord): %s", text)  # fmt: skip
-        return False
-    return bool(enqueue_alert(engine, key, text, targets))
+    return bool(enqueue_alert(engine, key, text, settings.current().admin_targets))
 
 
 def parser_key(what: str, detail: str) -> str:
