@@ -13,6 +13,7 @@ import click
 from wog_assets.cli.common import engine, settings
 
 if TYPE_CHECKING:
+    from wog_assets.source.ocap import OcapRecording
     from wog_assets.source.replay import ParsedReplay
     from wog_core.models import Replay
 
@@ -34,10 +35,28 @@ _replay = click.option(
 )
 
 
-def _input_errors() -> tuple[type[Exception], ...]:
-    from wog_assets.source.errors import ReplayNotFound, ReplayParseError
+_ocap = click.option(
+    "--ocap",
+    "ocap_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="An OCAP2 recording (gzip or plain JSON, any extension) instead of --page/--replay.",
+)
 
-    return (ReplayParseError, ReplayNotFound)
+
+def _from_ocap(ocap_file: str, replay_id: int | None) -> OcapRecording:
+    """A recording decoded from a file; its repairs are reported on stderr."""
+    from wog_assets.source.ocap import decode_file
+
+    recording = _exit_on_bad_input(lambda: decode_file(ocap_file, replay_id=replay_id))
+    for line in recording.repairs:
+        click.echo(f"repaired: {ocap_file}: {line}", err=True)
+    return recording
+
+
+def _input_errors() -> tuple[type[Exception], ...]:
+    from wog_assets.source.errors import ReplayNotFound, ReplayParseError, ResponseTooLarge
+
+    return (ReplayParseError, ReplayNotFound, ResponseTooLarge)
 
 
 def _exit_on_bad_input(load: Callable[[], Any]) -> Any:
@@ -112,22 +131,34 @@ def _from_files_or_warehouse(
 @click.command("parse")
 @_page
 @_replay
+@_ocap
 @click.option(
     "--replay-id", type=int, help="Replay id (fetched from the site when no files are given)."
 )
 @click.option("--indent", type=int, default=0, help="Pretty-print with this indent.")
 def parse_cmd(
-    page_file: str | None, replay_file: str | None, replay_id: int | None, indent: int
+    page_file: str | None,
+    replay_file: str | None,
+    ocap_file: str | None,
+    replay_id: int | None,
+    indent: int,
 ) -> None:
     """Print a replay, normalized, as JSON (the contract documented in the README).
 
     Give --page and --replay files, or only --replay-id to fetch both from the site
-    (WOG_BASE_URL). Exits 2 with one line on stderr when the input cannot be parsed.
+    (WOG_BASE_URL), or an OCAP2 recording with --ocap (the same contract plus
+    vehicle_kills; player ids are the recording's entity ids). Exits 2 with one line on stderr
+    when the input cannot be parsed.
 
     Example: wog parse --page 3413.html --replay 3413.json --indent 2
+
+    Example: wog parse --ocap 2026_06_14__21_25_22__1_ocap.json.gz --indent 2
     """
     from wog_core.models import to_json
 
+    if ocap_file:
+        click.echo(to_json(_from_ocap(ocap_file, replay_id).contract(), indent=indent))
+        return
     parsed = _exit_on_bad_input(lambda: _from_files_or_site(page_file, replay_file, replay_id))
     _report_repairs(parsed)
     click.echo(to_json(parsed.replay, indent=indent))
@@ -150,28 +181,35 @@ def _one_id(positional: int | None, option: int | None) -> int | None:
 @_positional_id
 @_page
 @_replay
+@_ocap
 @_warehouse_id
 @click.option("--indent", type=int, default=0, help="Pretty-print with this indent.")
 def summary_cmd(
     replay_id_arg: int | None,
     page_file: str | None,
     replay_file: str | None,
+    ocap_file: str | None,
     replay_id: int | None,
     indent: int,
 ) -> None:
     """Print a game's summary as JSON (top killers, notable frags, survivors, vehicles).
 
-    From the warehouse by REPLAY_ID, or from --page/--replay files. The shape is documented in
-    the README next to `wog parse`.
+    From the warehouse by REPLAY_ID, from --page/--replay files or from an OCAP2 recording
+    (--ocap). The shape is documented in the README next to `wog parse`.
 
     Example: wog summary 3413 --indent 2
+
+    Example: wog summary --ocap 2026_06_14__21_25_22__1_ocap.json.gz
     """
     replay_id = _one_id(replay_id_arg, replay_id)
     from wog_assets.summary import summarize, summary_contract
 
-    replay, _ = _exit_on_bad_input(
-        lambda: _from_files_or_warehouse(page_file, replay_file, replay_id)
-    )
+    if ocap_file:
+        replay = _from_ocap(ocap_file, replay_id).replay
+    else:
+        replay, _ = _exit_on_bad_input(
+            lambda: _from_files_or_warehouse(page_file, replay_file, replay_id)
+        )
     contract = summary_contract(summarize(replay))
     click.echo(json.dumps(contract, ensure_ascii=False, indent=indent or None))
 

@@ -1,0 +1,296 @@
+"""The OCAP2 decoder on 90 real recordings (sg.zone, MIT) and on hand-made ones.
+
+Counts are cross-checked against a second, independent reading of each recording (plain
+``json.loads``); a few games are pinned to numbers checked by hand against their events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wog_assets.message import limits
+from wog_assets.message.build import build_message
+from wog_assets.message.catalogue import Catalogue
+from wog_assets.source.errors import ReplayParseError, ResponseTooLarge
+from wog_assets.source.ocap import decode_recording, ended_at_from_name, uncompressed
+from wog_assets.summary import summarize, summary_contract
+
+SG = Path(__file__).parents[1] / "data" / "ocap" / "sg-zone"
+MANIFEST = json.loads((SG / "manifest.json").read_text())
+# recording file -> the name sg.zone served it under (which carries the end time)
+SERVED_AS = {path: url.rsplit("/", 1)[1] for url, path in MANIFEST["bytes"].items()}
+RECORDINGS = sorted(SERVED_AS)
+
+
+def _decode(path: str):  # type: ignore[no-untyped-def]
+    body = (SG / path).read_bytes()
+    rid = int(Path(path).name.split(".")[0])
+    return decode_recording(
+        body, replay_id=rid, ended_at=ended_at_from_name(SERVED_AS[path]), url=path
+    )
+
+
+def test_all_ninety_recordings_are_listed() -> None:
+    assert len(RECORDINGS) == 90
+    assert sorted(MANIFEST["expectedExternalIds"]) == sorted(
+        Path(p).name.split(".")[0] for p in RECORDINGS
+    )
+
+
+def _independent_counts(doc: dict) -> dict:
+    """Deaths, kills and teamkills per side, read the simple way from the events."""
+    ents = {e["id"]: e for e in doc["entities"]}
+    controlled = {e["id"] for e in doc["entities"] if e["type"] == "unit" and e["isPlayer"]}
+    controlled |= {ev[3] for ev in doc["events"] if ev[1] == "connected"}
+    deaths: Counter[str] = Counter()
+    kills: Counter[str] = Counter()
+    vehicle_kills = 0
+    for ev in doc["events"]:
+        if ev[1] != "killed":
+            continue
+        victim = ents[ev[2]]
+        if victim["type"] == "vehicle":
+            vehicle_kills += 1
+            continue
+        if ev[2] not in controlled:
+            continue
+        deaths[victim["side"]] += 1
+        killer = ents.get(ev[3][0]) if isinstance(ev[3][0], int) else None
+        if (
+            killer is not None
+            and killer["type"] == "unit"
+            and killer["id"] in controlled
+            and killer["id"] != victim["id"]
+            and killer["side"] != victim["side"]
+        ):
+            kills[killer["side"]] += 1
+    return {"deaths": deaths, "kills": kills, "vehicle_kills": vehicle_kills}
+
+
+@pytest.mark.parametrize("path", RECORDINGS)
+def test_every_real_recording_decodes_and_its_message_fits(path: str) -> None:
+    recording = _decode(path)
+    replay = recording.replay
+    doc = json.loads(gzip.decompress((SG / path).read_bytes()))
+
+    assert recording.repairs == []
+    assert replay.game.mission_name == doc["missionName"]
+    assert replay.game.duration_s == doc["endFrame"] * doc["captureDelay"]
+    assert replay.game.ended_at == ended_at_from_name(SERVED_AS[path])
+    assert sum(replay.game.side_players.values()) == len(replay.players)
+
+    # Each player once, named by their first unit's id, on both sides of every frag.
+    ids = [p.player_id for p in replay.players]
+    assert len(ids) == len(set(ids)) and len({p.nickname for p in replay.players}) == len(ids)
+    known = set(ids)
+    for frag in replay.frags:
+        assert frag.victim_id in known
+        assert frag.killer_id is None or frag.killer_id in known
+        assert frag.time_s == round(frag.time_s) and frag.time_s >= 0
+
+    # Cross-check against the simple reading: deaths per side, kills per side.
+    expected = _independent_counts(doc)
+    side_of = {p.player_id: p.side for p in replay.players}
+    deaths = Counter(side_of[f.victim_id] for f in replay.frags)
+    assert sum(deaths.values()) == sum(expected["deaths"].values())
+    kills = Counter(
+        side_of[f.killer_id]
+        for f in replay.frags
+        if f.killer_id is not None and not f.teamkill and f.killer_id != f.victim_id
+    )
+    assert sum(kills.values()) == sum(expected["kills"].values())
+    assert len(recording.vehicle_kills) == expected["vehicle_kills"]
+
+    # The game message for it stays within Discord's limits, in both languages.
+    summary = summarize(replay)
+    for lang in ("ru", "en"):
+        message = build_message(summary, "https://sg.zone/replays/1", catalogue=Catalogue(lang))
+        assert limits.violations(message.content, message.embeds) == []
+
+
+def test_a_small_game_matches_its_events_checked_by_hand() -> None:
+    # mace@15_random_v10: 15 players; 11 deaths; [UNS]wunder kills 3 and teamkills 2.
+    recording = _decode("bytes/1779133881.ocap.gz")
+    replay = recording.replay
+    game = replay.game
+    assert (game.island, game.duration_s, game.winner) == ("malden", 270, "EAST")
+    assert game.side_players == {"EAST": 5, "WEST": 10}
+    assert {s: c.nickname for s, c in game.commanders.items()} == {
+        "EAST": "[UNS]mustang",
+        "WEST": "[RT]Raiden",
+    }
+    names = {p.player_id: p.nickname for p in replay.players}
+    # Units 6 and 14 were AI-named slots taken by players who connected into them.
+    assert names[6] == "strazh" and names[14] == "[FDB]Patr1ot"
+    assert len(replay.frags) == 11
+    contract = summary_contract(summarize(replay))
+    assert [(r["nickname"], r["kills"]) for r in contract["top_killers"]] == [
+        ("[UNS]dusha", 4),
+        ("[UNS]wunder", 3),
+        ("[UNS]mustang", 2),
+    ]
+    assert [(r["nickname"], r["teamkills"]) for r in contract["top_teamkillers"]] == [
+        ("[UNS]wunder", 2)
+    ]
+    first = replay.frags[0]
+    assert (first.time_s, names[first.victim_id], names[first.killer_id], first.weapon) == (
+        150,
+        "[RT]Raiden",
+        "[UNS]dusha",
+        "AK-74",
+    )
+    assert first.distance_m == 24.0
+    assert contract["survivors"] == {"EAST": 3, "WEST": 1}
+
+
+def test_kills_from_a_vehicle_name_it() -> None:
+    # 1779217194: [SGYR]agent (unit 17) in an MH-6 kills six; OCAP writes the helicopter as
+    # the weapon. 1779301713: [RL]Smailik kills from a Dingo's M2.
+    heli = _decode("bytes/1779217194.ocap.gz").replay
+    by_agent = [f for f in heli.frags if f.killer_id == 17 and f.time_s == 41 * 5]
+    assert {f.killer_vehicle for f in by_agent} == {"MH-6 Little Bird"}
+    assert len(by_agent) >= 5
+    dingo = _decode("bytes/1779301713.ocap.gz").replay
+    assert any(f.killer_vehicle == "Dingo 2 GE A3.4 CG-13 (M2)" for f in dingo.frags)
+
+
+# --- hand-made recordings: the attribution rules -------------------------------------------
+
+
+def _recording(entities: list[dict], events: list[list], **top: object) -> bytes:
+    doc = {
+        "worldName": "altis",
+        "missionName": "test@1",
+        "missionAuthor": "tests",
+        "captureDelay": 2,
+        "endFrame": 300,
+        "Markers": [[["huge"] * 3]],
+        "entities": [
+            {
+                "startFrameNum": 0,
+                "group": "Alpha",
+                "class": "",
+                "description": "Rifleman",
+                "positions": [[[1, 2, 0], 90, 1, 0, e.get("name", ""), 1]] * 3,
+                "framesFired": [],
+                **e,
+            }
+            for e in entities
+        ],
+        "events": events,
+        **top,
+    }
+    return json.dumps(doc).encode()
+
+
+def _unit(uid: int, name: str, side: str = "WEST", player: int = 1) -> dict:
+    return {"id": uid, "type": "unit", "name": name, "side": side, "isPlayer": player}
+
+
+def test_one_person_with_two_units_is_one_player_named_by_the_first() -> None:
+    body = _recording(
+        [
+            _unit(0, "Bob"),
+            _unit(1, "Eve", "EAST"),
+            _unit(2, "AI Bot", "WEST", player=0),
+            {"id": 3, "type": "vehicle", "name": "Hunter", "class": "car", "side": ""},
+        ],
+        [
+            [10, "killed", 0, [1, "AK-12"], 50],  # Bob dies in his first unit
+            [20, "connected", "Bob", 2],  # …and takes over the AI's unit
+            [30, "killed", 1, [2, "MX"], 120],  # Bob (unit 2) kills Eve
+            [40, "killed", 2, ["null"], -1],  # Bob (unit 2) dies, killer unknown
+            [50, "killed", 3, [1, "RPG-7"], 80],  # a vehicle destroyed
+            [60, "endMission", ["WEST", "Blue wins"]],
+        ],
+    )
+    recording = decode_recording(body, replay_id=7, ended_at=dt.datetime(2026, 6, 1, 22, 0))
+    replay = recording.replay
+    assert [(p.player_id, p.nickname, p.side) for p in replay.players] == [
+        (0, "Bob", "WEST"),
+        (1, "Eve", "EAST"),
+    ]
+    frags = [(f.time_s, f.victim_id, f.killer_id, f.weapon, f.distance_m) for f in replay.frags]
+    assert frags == [
+        (20, 0, 1, "AK-12", 50.0),
+        (60, 1, 0, "MX", 120.0),
+        (80, 0, None, None, None),
+    ]
+    assert [(v.vehicle_id, v.vehicle_type, v.killer_id) for v in recording.vehicle_kills] == [
+        (3, "car", 1)
+    ]
+    assert replay.game.winner == "WEST"
+    assert replay.game.started_at == dt.datetime(2026, 6, 1, 21, 50)  # 300 frames × 2 s
+    assert [(v.vehicle_id, v.type, v.name) for v in replay.vehicles] == [(3, "car", "Hunter")]
+
+
+def test_teamkills_suicides_and_ai_killers() -> None:
+    body = _recording(
+        [_unit(0, "A"), _unit(1, "B"), _unit(2, "C", "EAST"), _unit(3, "Bot", "EAST", 0)],
+        [
+            [5, "killed", 1, [0, "M4"], 10],  # teamkill
+            [6, "killed", 0, [0, "Grenade"], 0],  # suicide: not a teamkill
+            [7, "killed", 2, [3, "PKM"], 30],  # killed by AI: killer unknown
+            [8, "killed", 3, [2, "PKM"], 30],  # an AI dies: not a frag
+        ],
+    )
+    replay = decode_recording(body, replay_id=1, started_at=dt.datetime(2026, 1, 1)).replay
+    assert [(f.victim_id, f.killer_id, f.teamkill) for f in replay.frags] == [
+        (1, 0, True),
+        (0, 0, False),
+        (2, None, False),
+    ]
+
+
+def test_gzip_is_detected_by_its_magic_bytes_not_the_name() -> None:
+    plain = _recording([_unit(0, "A")], [])
+    packed = gzip.compress(plain)
+    a = decode_recording(plain, replay_id=1, started_at=dt.datetime(2026, 1, 1))
+    b = decode_recording(packed, replay_id=1, started_at=dt.datetime(2026, 1, 1))
+    assert a.replay == b.replay
+    assert uncompressed(packed) == plain
+
+
+def test_bad_recordings_fail_with_one_line_naming_what() -> None:
+    with pytest.raises(ReplayParseError, match=r"replay 4, f\.json: not valid JSON"):
+        decode_recording(b"{", replay_id=4, url="f.json")
+    with pytest.raises(ReplayParseError, match=r"\$\.entities\[0\]\.id"):
+        decode_recording(_recording([{"id": "x", "type": "unit"}], []), replay_id=4, url="f.json")
+    with pytest.raises(ReplayParseError, match="captureDelay"):
+        decode_recording(_recording([], [], captureDelay=0), replay_id=4)
+    with pytest.raises(ReplayParseError, match=r"events\[0\]\[3\]"):
+        decode_recording(_recording([_unit(0, "A")], [[1, "killed", 0, "oops"]]), replay_id=4)
+    with pytest.raises(ReplayParseError, match="truncated"):
+        decode_recording(gzip.compress(_recording([], []))[:-20], replay_id=4)
+    bomb = gzip.compress(b" " * 5_000_000)
+    with pytest.raises(ResponseTooLarge):
+        decode_recording(bomb, replay_id=4, limit=1_000_000)
+
+
+def test_cli_parse_and_summary_read_a_recording(tmp_path: Path) -> None:
+    from wog_assets.cli import main
+
+    target = tmp_path / SERVED_AS["bytes/1779133881.ocap.gz"]  # plain name, gzip inside
+    target.write_bytes((SG / "bytes/1779133881.ocap.gz").read_bytes())
+    parsed = CliRunner().invoke(main, ["parse", "--ocap", str(target)])
+    assert parsed.exit_code == 0, parsed.output
+    doc = json.loads(parsed.stdout)
+    ended = ended_at_from_name(target.name)
+    assert ended is not None
+    assert doc["game"]["started_at"] == (ended - dt.timedelta(seconds=270)).isoformat()
+    assert len(doc["frags"]) == 11 and doc["vehicle_kills"] == []
+    summary = CliRunner().invoke(main, ["summary", "--ocap", str(target)])
+    assert summary.exit_code == 0
+    assert json.loads(summary.stdout)["top_killers"][0]["nickname"] == "[UNS]dusha"
+    bad = tmp_path / "broken.ocap.gz"
+    bad.write_bytes(b"\x1f\x8bnot gzip")
+    failed = CliRunner().invoke(main, ["parse", "--ocap", str(bad)])
+    assert failed.exit_code == 2
+    assert failed.stderr.strip().count("\n") == 0 and str(bad) in failed.stderr
