@@ -119,6 +119,13 @@ games = Table(
     "games",
     metadata,
     Column("replay_id", BigInteger, primary_key=True),
+    Column(
+        "source",
+        Text,
+        nullable=False,
+        server_default="wog",
+        comment="Where the game was recorded: 'wog' (the stats site) or an OCAP source's name",
+    ),
     Column("mission_id", BigInteger, nullable=False),
     Column("mission_name", Text, nullable=False),
     Column("island", Text, nullable=False),
@@ -136,6 +143,43 @@ games = Table(
     CheckConstraint("duration_s >= 0", name="duration_not_negative"),
     Index(None, "played_on"),
     comment="One row per game (replay), parsed from its game page and replay JSON.",
+)
+
+# --- Sources: each community its own id space ----------------------------------------------
+# A source's games and players get warehouse ids in their own block: number × SOURCE_BLOCK +
+# the source's own id (an OCAP2 operation id) or a sequence (file names, player names). The
+# WOG site is number 0, so its ids are the site's ids, unchanged.
+
+SOURCE_BLOCK = 10**12
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("number", Integer, nullable=False, unique=True, comment="Its id block"),
+    Column("kind", String(16), nullable=False, comment="wog, ocap-web or ocap-dir"),
+    Column("location", Text, nullable=False, comment="URL or directory when registered"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("number >= 0", name="number_not_negative"),
+    comment="Where games come from; the WOG site is source 0.",
+)
+
+source_replays = Table(
+    "source_replays",
+    metadata,
+    Column("source", Text, ForeignKey("sources.name"), primary_key=True),
+    Column("external_id", Text, primary_key=True, comment="The source's own id or file name"),
+    Column("replay_id", BigInteger, nullable=False, unique=True),
+    comment="The warehouse replay id of each game of an OCAP source.",
+)
+
+source_players = Table(
+    "source_players",
+    metadata,
+    Column("source", Text, ForeignKey("sources.name"), primary_key=True),
+    Column("name", Text, primary_key=True, comment="The player's name in that community"),
+    Column("player_id", BigInteger, nullable=False, unique=True),
+    comment="OCAP players are people known by name within their source; their warehouse ids.",
 )
 
 players = Table(

@@ -104,7 +104,7 @@ def run_backfill(
     report = BackfillReport(
         backfill_id=f"wog-{first}-{last}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
     )
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = replay_job(defs)
     selection = [key for a in replay_assets for key in a.keys]
     heal_dead_runs(instance, say)
     for keys_batch in plan_batches(instance, keys, batch):
@@ -137,6 +137,17 @@ def run_backfill(
         if on_batch:
             on_batch(keys_batch, result.success)
     return report
+
+
+def replay_job(defs: dg.Definitions) -> dg.JobDefinition:
+    """The job materializing the WOG replay assets (``ingest_replays``; the implicit asset job
+    of definitions built without it)."""
+    from wog_assets.defs.assets import INGEST_JOB
+
+    try:
+        return defs.resolve_job_def(INGEST_JOB)
+    except Exception:
+        return defs.resolve_implicit_global_asset_job_def()
 
 
 def failure_text(result: dg.ExecuteInProcessResult) -> str:
@@ -205,7 +216,7 @@ def announce(
     heal_dead_runs(instance)
     if selection is None:
         wait_for_pool(instance, SITE_POOL, timeout_s=DEFAULT_WAIT_TIMEOUT_S)
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+    result = replay_job(defs).execute_in_process(
         instance=instance,
         partition_key=str(replay_id),
         asset_selection=selection,
@@ -216,3 +227,53 @@ def announce(
     if not result.success:
         raise AnnounceFailed(f"replay {replay_id} could not be announced: {failure_text(result)}")
     return result.run_id
+
+
+def run_source_backfill(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    source_name: str,
+    *,
+    batch: int,
+    keys: list[str] | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> BackfillReport:
+    """Load an OCAP source's recordings (every one it lists, or ``keys``) in batched runs of
+    its ``ingest_<source>`` job; nothing is announced. Returns what happened."""
+    from wog_assets.defs.ocap import job_name, partitions_for, source_of
+    from wog_assets.source.ocap_sources import open_source
+    from wog_core import settings as wog_settings
+
+    source = source_of(source_name)
+    if keys is None:
+        with open_source(source, wog_settings.current().source) as client:
+            keys = [op.id for op in client.list_operations()]
+    partitions = partitions_for(source)
+    known = set(instance.get_dynamic_partitions(partitions.name))
+    new = [k for k in dict.fromkeys(keys) if k not in known]
+    if new:
+        instance.add_dynamic_partitions(partitions.name, new)
+    report = BackfillReport(
+        backfill_id=f"wog-{source_name}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
+    )
+    job = defs.resolve_job_def(job_name(source))
+    heal_dead_runs(instance, say)
+    order = instance.get_dynamic_partitions(partitions.name)
+    for keys_batch in contiguous_batches(order, keys, batch):
+        tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
+        if len(keys_batch) == 1:
+            run = {"partition_key": keys_batch[0]}
+        else:
+            tags.update({RANGE_START: keys_batch[0], RANGE_END: keys_batch[-1]})
+            run = {}
+        result = job.execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False, run_config=QUIET, **run
+        )
+        report.runs.append(result.run_id)
+        report.problems.merge(recorded_in_run(instance, result.run_id))
+        if not result.success:
+            report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", failure_text(result)))
+        say(
+            f"{source_name}: {keys_batch[0]}..{keys_batch[-1]} {'ok' if result.success else 'FAILED'}"
+        )
+    return report

@@ -7,7 +7,8 @@ process's settings: nothing is read from the environment at import time.
 import dagster as dg
 
 from wog_assets.defs.alerts import alert_on_failed_game_runs
-from wog_assets.defs.assets import backfill_policy
+from wog_assets.defs.assets import INGEST_JOB, backfill_policy
+from wog_assets.defs.ocap import build_source_definitions
 from wog_assets.defs.resources import default_resources
 from wog_assets.defs.selection import replay_assets
 from wog_assets.defs.sensors import build_new_replays_sensor
@@ -17,15 +18,30 @@ from wog_core.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """The code location for ``settings``: replay assets, the sensor, resources."""
+    """The code location for ``settings``: replay assets, the sensor, resources, and the
+    assets, job and sensor of each OCAP source (``WOG_SOURCES_FILE``)."""
     policy = backfill_policy(settings.pipeline.backfill_batch)
-    assets = [asset.with_attributes(backfill_policy=policy) for asset in replay_assets]
+    assets: list = [asset.with_attributes(backfill_policy=policy) for asset in replay_assets]
+    jobs = [
+        dg.define_asset_job(
+            INGEST_JOB,
+            selection=list(assets),
+            description="Fetch, parse, store and announce WOG games (one partition per replay).",
+        )
+    ]
+    sensors = [
+        build_new_replays_sensor(settings.pipeline.sensor_interval_s, assets),
+        alert_on_failed_game_runs,
+    ]
+    for source in settings.sources:
+        source_assets, job, sensor = build_source_definitions(source, settings)
+        assets += source_assets
+        jobs.append(job)
+        sensors.append(sensor)
     return dg.Definitions(
         assets=assets,
-        sensors=[
-            build_new_replays_sensor(settings.pipeline.sensor_interval_s, assets),
-            alert_on_failed_game_runs,
-        ],
+        jobs=jobs,
+        sensors=sensors,
         resources=default_resources(settings),
         executor=dg.in_process_executor,
     )

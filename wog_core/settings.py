@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -204,6 +205,97 @@ class DagsterSettings:
     webserver_port: int = 3000
 
 
+OCAP_KINDS = ("ocap-web", "ocap-dir")
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass(frozen=True)
+class OcapSource:
+    """A community recording its games with OCAP2 (a ``[sources.NAME]`` table of
+    ``WOG_SOURCES_FILE``): an OCAP2 web server (``url``) or a directory of recordings (``path``),
+    with its own Discord targets (default: the game channel's)."""
+
+    name: str
+    kind: str
+    url: str | None = None
+    path: Path | None = None
+    channel_ids: tuple[int, ...] = ()
+    webhook_url: str | None = field(default=None, repr=False)
+    min_players: int = 0
+    language: str | None = None
+
+    @property
+    def location(self) -> str:
+        return self.url if self.kind == "ocap-web" else str(self.path)
+
+    def notification_targets(self, default: list[str]) -> list[str]:
+        webhook = Webhook.parse(self.webhook_url, "WOG_SOURCES_FILE") if self.webhook_url else None
+        own = notification_targets(self.channel_ids, webhook)
+        return own or default
+
+
+def load_sources(path: Path) -> tuple[OcapSource, ...]:
+    """The OCAP sources of a TOML file; raises :class:`SettingsError` naming the key."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"WOG_SOURCES_FILE {path}: {exc}") from None
+    tables = doc.get("sources", {})
+    if not isinstance(tables, dict):
+        raise SettingsError(f"WOG_SOURCES_FILE {path}: [sources] must be a table")
+    sources = []
+    for name, table in tables.items():
+        where = f"WOG_SOURCES_FILE {path}: [sources.{name}]"
+        if not _SOURCE_NAME.match(name) or name == "wog":
+            raise SettingsError(
+                f"{where}: a source name is lower-case letters, digits and _ (not 'wog')"
+            )
+        if not isinstance(table, dict):
+            raise SettingsError(f"{where} must be a table")
+        unknown = set(table) - {
+            "kind", "url", "path", "channel_ids", "webhook_url", "min_players", "language"
+        }  # fmt: skip
+        if unknown:
+            raise SettingsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        kind = table.get("kind")
+        if kind not in OCAP_KINDS:
+            raise SettingsError(f"{where}: kind must be one of {', '.join(OCAP_KINDS)}")
+        url, folder = table.get("url"), table.get("path")
+        if kind == "ocap-web" and not (
+            isinstance(url, str) and url.startswith(("http://", "https://"))
+        ):
+            raise SettingsError(f'{where}: an ocap-web source needs url = "https://…"')
+        if kind == "ocap-dir" and not isinstance(folder, str):
+            raise SettingsError(f'{where}: an ocap-dir source needs path = "/dir/of/recordings"')
+        channels = table.get("channel_ids", [])
+        if not isinstance(channels, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels
+        ):
+            raise SettingsError(f"{where}: channel_ids must be a list of channel ids")
+        webhook = table.get("webhook_url")
+        if webhook is not None:
+            Webhook.parse(webhook, f"{where} webhook_url")
+        language = table.get("language")
+        if language is not None and language not in LANGUAGES:
+            raise SettingsError(f"{where}: language must be one of {', '.join(LANGUAGES)}")
+        min_players = table.get("min_players", 0)
+        if not isinstance(min_players, int) or min_players < 0:
+            raise SettingsError(f"{where}: min_players must be a number >= 0")
+        sources.append(
+            OcapSource(
+                name=name,
+                kind=kind,
+                url=url.rstrip("/") if kind == "ocap-web" else None,
+                path=Path(folder).expanduser() if kind == "ocap-dir" else None,
+                channel_ids=tuple(channels),
+                webhook_url=webhook,
+                min_players=min_players,
+                language=language,
+            )
+        )
+    return tuple(sources)
+
+
 @dataclass(frozen=True)
 class Settings:
     """All settings of one process."""
@@ -217,6 +309,7 @@ class Settings:
     heartbeat_file: Path | None = None
     role: str = "db"
     dagster_ui_url: str = "http://localhost:3000"  # links in operator alerts
+    sources: tuple[OcapSource, ...] = ()  # OCAP2 communities beside the WOG site
     # Which variables were set, so Dagster resources can name them (dg.EnvVar) instead of
     # carrying their values into the UI.
     variables_set: frozenset[str] = frozenset()
@@ -233,7 +326,8 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of these settings, for redaction (never for display)."""
         passwords = [_url_password(u) for u in (self.database_url, self.dagster.postgres_url)]
-        return (*self.bot.secrets, *(p for p in passwords if p))
+        hooks = [s.webhook_url for s in self.sources if s.webhook_url]
+        return (*self.bot.secrets, *(p for p in passwords if p), *hooks)
 
     @property
     def bot_heartbeat_file(self) -> Path:
@@ -284,6 +378,7 @@ class Settings:
             webserver_port=read.integer("DAGSTER_WEBSERVER_PORT", 3000, 1),
         )
         heartbeat = read.text("WOG_HEARTBEAT_FILE")
+        sources_file = read.text("WOG_SOURCES_FILE")
         data_dir = Path(read.text("WOG_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
         if not read.text("WOG_BASE_URL"):
             # While `wog dev --demo` runs, other commands act on its fake site, not the real one.
@@ -300,6 +395,7 @@ class Settings:
             heartbeat_file=Path(heartbeat) if heartbeat else None,
             role=read.text("WOG_ROLE") or "db",
             dagster_ui_url=read.text("WOG_DAGSTER_UI_URL") or "http://localhost:3000",
+            sources=load_sources(Path(sources_file)) if sources_file else (),
             variables_set=frozenset(k for k, v in env.items() if v.strip()),
         )
 

@@ -45,14 +45,16 @@ def game_row(replay: Replay, page_url: str) -> dict:
     return row
 
 
-def write_replay(engine: Engine, replay: Replay, page_url: str) -> dict[str, int]:
+def write_replay(
+    engine: Engine, replay: Replay, page_url: str, *, source: str = "wog"
+) -> dict[str, int]:
     """Replace one replay's rows in games, players, vehicles and frags in one transaction.
 
     The ``games`` row is upserted rather than deleted, so rows that hang off it and are not
     derived from the site (notifications) survive a re-parse. Returns row counts per table.
     """
     rid = replay.replay_id
-    game = game_row(replay, page_url)
+    game = {**game_row(replay, page_url), "source": source}
     players = [{"replay_id": rid, **_fields(p)} for p in replay.players]
     vehicles = [{"replay_id": rid, **_fields(v)} for v in replay.vehicles]
     frags = [

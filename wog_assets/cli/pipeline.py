@@ -14,8 +14,13 @@ from wog_assets.cli.common import dagster_environment, engine, settings
 
 
 @click.command("backfill")
-@click.option("--from", "first", type=int, required=True, help="First replay id.")
-@click.option("--to", "last", type=int, required=True, help="Last replay id (inclusive).")
+@click.option("--from", "first", type=int, help="First replay id.")
+@click.option("--to", "last", type=int, help="Last replay id (inclusive).")
+@click.option(
+    "--source",
+    "source_name",
+    help="Load every recording an OCAP source (WOG_SOURCES_FILE) lists, instead of WOG ids.",
+)
 @click.option("--batch", type=int, help="Replays per run (default WOG_BACKFILL_BATCH or 50).")
 @click.option(
     "--submit", is_flag=True, help="Hand the backfill to a running Dagster daemon and return."
@@ -28,7 +33,12 @@ from wog_assets.cli.common import dagster_environment, engine, settings
     help="Seconds to wait for another run to free the site pool before giving up.",
 )
 def backfill_cmd(
-    first: int, last: int, batch: int | None, submit: bool, wait_timeout: float
+    first: int | None,
+    last: int | None,
+    source_name: str | None,
+    batch: int | None,
+    submit: bool,
+    wait_timeout: float,
 ) -> None:
     """Load replays FROM..TO into the warehouse, in batched runs recorded in Dagster.
 
@@ -37,7 +47,14 @@ def backfill_cmd(
     (its replays are listed; the rest are loaded and re-running is safe).
 
     Example: wog backfill --from 3300 --to 3413
+
+    Example: wog backfill --source sg
     """
+    if source_name:
+        _source_backfill(source_name, batch)
+        return
+    if first is None or last is None:
+        raise click.UsageError("give --from and --to (WOG replay ids), or --source NAME")
     if last < first:
         raise click.UsageError("--to must not be smaller than --from")
     if batch is not None and batch < 1:
@@ -88,6 +105,47 @@ def backfill_cmd(
     if missing:
         shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
         click.echo(f"{len(missing)} id(s) not on the site (recorded in replay_misses): {shown}")
+    for line in report.problems.lines():
+        click.echo(line, err=True)
+    for span, error in report.failed_runs:
+        first_line = error.splitlines()[0] if error else "run failed"
+        click.echo(f"FAILED run {span}: {first_line}", err=True)
+    if report.failed_runs:
+        sys.exit(1)
+
+
+def _source_backfill(source_name: str, batch: int | None) -> None:
+    """``wog backfill --source NAME``: every recording the source lists, never announced."""
+    dagster_environment()
+    stop_on_sigterm()
+    import dagster as dg
+
+    from wog_assets.backfill import run_source_backfill
+    from wog_assets.definitions import build_definitions
+    from wog_assets.source.errors import SourceError
+
+    current = settings()
+    names = [s.name for s in current.sources]
+    if source_name not in names:
+        raise click.ClickException(
+            f"no source {source_name!r} in WOG_SOURCES_FILE (sources: {', '.join(names) or 'none'})"
+        )
+    defs = build_definitions(current)
+    with dg.DagsterInstance.get() as instance:
+        try:
+            report = run_source_backfill(
+                defs,
+                instance,
+                source_name,
+                batch=batch or current.pipeline.backfill_batch,
+                say=lambda line: click.echo(line, err=True),
+            )
+        except SourceError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{report.partitions} recording(s) in {len(report.runs)} run(s), "
+        f"tag wog/backfill={report.backfill_id}"
+    )
     for line in report.problems.lines():
         click.echo(line, err=True)
     for span, error in report.failed_runs:

@@ -48,6 +48,7 @@ warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.Bet
 
 TRIGGER_TAG = "wog/trigger"  # "new" (sensor) or "announce" (a user asked); absent for backfills
 REPLAY_TAG = "wog/replay"
+INGEST_JOB = "ingest_replays"  # the WOG replay assets' job (runs show it as their target)
 SITE_POOL = "wog_site"  # fetching assets share this pool (limit in dagster.yaml)
 
 

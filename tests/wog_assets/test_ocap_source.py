@@ -1,0 +1,145 @@
+"""An OCAP2 community as a source, end to end: the 90 real sg.zone recordings served by a fake
+OCAP2 web server, backfilled through Dagster into the warehouse, checked and rendered; the
+sensor announcing a new one; a WOG warehouse upgraded to this schema keeping its data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from dbschema.migrate import downgrade, upgrade
+from dbschema.tables import SOURCE_BLOCK
+from wog_assets.backfill import run_source_backfill
+from wog_assets.definitions import build_definitions
+from wog_assets.demo.fake_ocap import FakeOcapServer, sg_zone_recordings
+from wog_assets.message import limits
+from wog_assets.message.build import embeds_from_payload
+from wog_core import settings as wog_settings
+from wog_warehouse.quality import CHECKS, quality_problems
+
+SG = Path(__file__).parents[1] / "data" / "ocap" / "sg-zone"
+CHANNEL = 555
+
+
+def _configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        f'[sources.sg]\nkind = "ocap-web"\nurl = "{url}"\nchannel_ids = [{CHANNEL}]\n'
+        "min_players = 10\n"
+    )
+    monkeypatch.setenv("WOG_SOURCES_FILE", str(sources))
+    monkeypatch.setenv("WOG_MIN_REQUEST_INTERVAL", "0")
+
+
+def _rows(engine: sa.Engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql))]
+
+
+def test_all_ninety_recordings_load_from_an_ocap_server(
+    instance: dg.DagsterInstance,
+    engine: sa.Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with FakeOcapServer.from_sg_zone(SG) as server:
+        _configure(monkeypatch, tmp_path, server.url)
+        defs = build_definitions(wog_settings.current())
+        report = run_source_backfill(defs, instance, "sg", batch=30)
+    assert report.failed_runs == [] and report.problems.lines() == []
+    assert len(report.runs) == 3
+
+    games = _rows(engine, "SELECT replay_id, source, mission_name FROM games ORDER BY 1")
+    assert len(games) == 90 and {g[1] for g in games} == {"sg"}
+    number = _rows(engine, "SELECT number FROM sources WHERE name = 'sg'")[0][0]
+    # Each game keeps its id in the source, inside the source's block.
+    assert {g[0] - number * SOURCE_BLOCK for g in games} == {r.id for r in sg_zone_recordings(SG)}
+    ids = [g[0] for g in games]
+    for check in CHECKS:
+        if check.blocking:
+            assert quality_problems(engine, check, ids) == [], check.name
+
+    # Players are people known by name within the source: one id per name across games.
+    per_name = _rows(
+        engine,
+        "SELECT nickname, count(DISTINCT player_id) FROM players GROUP BY 1 HAVING count(DISTINCT player_id) > 1",
+    )
+    assert per_name == []
+    regulars = _rows(
+        engine, "SELECT games_played FROM player_directory ORDER BY games_played DESC LIMIT 1"
+    )
+    assert regulars[0][0] > 10
+
+    # A backfill announces nothing, but every message is built and fits Discord's limits.
+    rows = _rows(engine, "SELECT status, target, payload FROM notifications")
+    assert len(rows) == 90
+    assert {(r[0], r[1]) for r in rows} == {("suppressed", f"channel:{CHANNEL}")}
+    for _, _, payload in rows:
+        assert limits.violations(payload.get("content"), embeds_from_payload(payload)) == []
+
+    materialized = instance.get_materialized_partitions(dg.AssetKey(["sg", "notifications"]))
+    assert len(materialized) == 90
+
+
+def test_the_sensor_remembers_history_then_announces_a_new_recording(
+    instance: dg.DagsterInstance,
+    engine: sa.Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recordings = sorted(sg_zone_recordings(SG), key=lambda r: r.id)
+    old, new = recordings[:2], recordings[-1]
+    with FakeOcapServer(old) as server:
+        _configure(monkeypatch, tmp_path, server.url)
+        defs = build_definitions(wog_settings.current())
+        sensor = defs.resolve_sensor_def("new_replays_sg")
+
+        def tick(cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+            with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+                return sensor(context)
+
+        first = tick(None)
+        assert isinstance(first, dg.SensorResult)
+        assert not first.run_requests and first.cursor
+        server.publish(new)
+        second = tick(first.cursor)
+        assert isinstance(second, dg.SensorResult) and second.run_requests
+        assert [r.partition_key for r in second.run_requests] == [str(new.id)]
+        for add in second.dynamic_partitions_requests or []:
+            instance.add_dynamic_partitions(add.partitions_def_name, list(add.partition_keys))
+        request = second.run_requests[0]
+        result = defs.resolve_job_def("ingest_sg").execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=request.tags
+        )
+        assert result.success
+        assert isinstance(tick(second.cursor), dg.SkipReason)  # nothing new
+    players = _rows(engine, "SELECT players_active FROM games")[0][0]
+    status = _rows(engine, "SELECT status FROM notifications")[0][0]
+    assert status == ("pending" if players >= 10 else "suppressed")
+
+
+def test_a_wog_warehouse_upgraded_keeps_its_games_and_ids(engine: sa.Engine) -> None:
+    downgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO games (replay_id, mission_id, mission_name, island, played_on, "
+                "started_at, ended_at, duration_s, players_active, slots, page_url) VALUES "
+                "(3413, 77, 'Штурм', 'altis', '2026-11-01', '2026-11-01 20:00', "
+                "'2026-11-01 21:00', 3600, 40, 60, 'https://stats.wogames.info/games/3413/')"
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO players VALUES (3413, 451, 'WEST', 'Иван', 'Командир', 'HQ')")
+        )
+    upgrade(engine)
+    assert _rows(engine, "SELECT replay_id, source, mission_name FROM games") == [
+        (3413, "wog", "Штурм")
+    ]
+    assert _rows(engine, "SELECT player_id FROM players") == [(451,)]
+    assert _rows(engine, "SELECT name, number FROM sources") == [("wog", 0)]

@@ -1,0 +1,180 @@
+"""Where OCAP2 recordings come from: an OCAP2 web server, or a directory an admin syncs.
+
+An **OCAP2 web server** (github.com/OCAP2/web) lists its recordings ("operations") at
+``GET /api/v1/operations`` — a JSON array of ``{"id", "world_name", "mission_name",
+"mission_duration", "filename", "date", "tag", …}`` — and serves each recording at
+``/data/<filename>.json.gz`` (gzip, sent with ``Content-Encoding: gzip`` when it is). The
+operation id is the game's id in that source. The same polite, retrying client as for the WOG
+site is used (one request per ``WOG_MIN_REQUEST_INTERVAL``, retries, a size cap).
+
+A **directory** holds recording files (``*.json``, ``*.json.gz``, ``*.ocap.gz``, …); a file's
+name is its id in that source, and the time in an OCAP file name dates the game.
+
+Both give :class:`Operation` listings and :class:`~wog_core.models.Fetched` bodies, so the
+assets store and parse them the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import urllib.parse
+from pathlib import Path
+
+import msgspec
+
+from wog_assets.source.client import SiteClient
+from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceUnavailable
+from wog_assets.source.ocap import ended_at_from_name
+from wog_core.models import Fetched
+from wog_core.settings import OcapSource, SourceSettings
+
+# Recordings are far bigger than the WOG site's JSON: the cap for one recording, as fetched.
+OCAP_MAX_BYTES = 1024 * 1024**2
+RECORDING_SUFFIXES = (".json", ".json.gz", ".ocap.gz", ".ocap.json", ".gz", ".ocap")
+
+
+class Operation(msgspec.Struct, frozen=True):
+    """One recording as its source lists it."""
+
+    id: str  # the source's own id: an operation id, or a file name
+    mission_name: str = ""
+    world_name: str = ""
+    filename: str = ""
+    date: str = ""  # YYYY-MM-DD as the server stored it, when known
+    mission_duration: float = 0.0
+
+    def ended_at(self) -> dt.datetime | None:
+        """When the game ended, from the recording's file name (OCAP names files so)."""
+        return ended_at_from_name(self.filename)
+
+    def started_at(self) -> dt.datetime | None:
+        """The game's start when only its date is known (midnight of that day)."""
+        try:
+            return dt.datetime.fromisoformat(self.date[:10]) if self.date else None
+        except ValueError:
+            return None
+
+
+class _WireOperation(msgspec.Struct):
+    id: int
+    filename: str
+    mission_name: str = ""
+    world_name: str = ""
+    date: str = ""
+    mission_duration: float = 0.0
+
+
+_OPERATIONS = msgspec.json.Decoder(list[_WireOperation])
+
+
+class OcapWebClient(SiteClient):
+    """An OCAP2 web server's operations list and data files."""
+
+    def __init__(self, source: OcapSource, settings: SourceSettings, **kwargs: object):
+        assert source.url
+        self.source = source
+        super().__init__(
+            dataclasses.replace(settings, base_url=source.url, max_json_bytes=OCAP_MAX_BYTES),
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def list_operations(self) -> list[Operation]:
+        path = "/api/v1/operations"
+        status, body = self._get(path, replay_id=None)
+        if status == 404:
+            raise SourceUnavailable(
+                "operations list answered 404 (not an OCAP2 web server?)",
+                url=self.url_for(path),
+                status=404,
+            )
+        try:
+            wire = _OPERATIONS.decode(bytes(body))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ReplayParseError(
+                f"operations list is not what OCAP2 web serves: {exc}", url=self.url_for(path)
+            ) from None
+        return [
+            Operation(
+                id=str(op.id),
+                mission_name=op.mission_name,
+                world_name=op.world_name,
+                filename=op.filename,
+                date=op.date,
+                mission_duration=op.mission_duration,
+            )
+            for op in wire
+        ]
+
+    def recording_url(self, op: Operation) -> str:
+        return self.url_for(self._data_path(op))
+
+    def viewer_url(self, op: Operation) -> str:
+        """Where players watch the recording in OCAP's web player."""
+        return self.url_for(f"/?file={urllib.parse.quote(op.filename)}.json")
+
+    @staticmethod
+    def _data_path(op: Operation) -> str:
+        name = op.filename
+        if not name.endswith((".json", ".gz")):
+            name += ".json.gz"
+        return f"/data/{urllib.parse.quote(name)}"
+
+    def fetch_recording(self, op: Operation, replay_id: int) -> Fetched:
+        path = self._data_path(op)
+        url = self.url_for(path)
+        fetched_at = dt.datetime.now(dt.UTC)
+        status, body = self._get(path, replay_id=replay_id, cap=self.settings.max_json_bytes)
+        if status == 404 or not body:
+            raise ReplayNotFound("the recording is not on the server", replay_id=replay_id, url=url)
+        return Fetched(replay_id, url, status, fetched_at, body)
+
+
+class OcapDirectory:
+    """Recording files in a directory; a file's name is its id."""
+
+    def __init__(self, source: OcapSource):
+        assert source.path is not None
+        self.source = source
+        self.path = source.path
+
+    def __enter__(self) -> OcapDirectory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def list_operations(self) -> list[Operation]:
+        if not self.path.is_dir():
+            raise SourceUnavailable(f"{self.path} is not a directory", url=str(self.path))
+        files = sorted(
+            (p for p in self.path.iterdir() if p.is_file() and p.name.endswith(RECORDING_SUFFIXES)),
+            key=lambda p: (p.stat().st_mtime, p.name),
+        )
+        return [Operation(id=p.name, filename=p.name) for p in files]
+
+    def recording_url(self, op: Operation) -> str:
+        return (self.path / op.filename).as_uri()
+
+    def viewer_url(self, op: Operation) -> str:
+        return self.recording_url(op)
+
+    def fetch_recording(self, op: Operation, replay_id: int) -> Fetched:
+        file = self.path / op.filename
+        url = file.as_uri()
+        try:
+            body = Path(file).read_bytes()
+        except FileNotFoundError:
+            raise ReplayNotFound("the file is gone", replay_id=replay_id, url=url) from None
+        except OSError as exc:
+            raise SourceUnavailable(
+                f"cannot read it: {exc}", replay_id=replay_id, url=url
+            ) from None
+        return Fetched(replay_id, url, 200, dt.datetime.now(dt.UTC), body)
+
+
+def open_source(source: OcapSource, settings: SourceSettings) -> OcapWebClient | OcapDirectory:
+    """The client for a configured source (a context manager either way)."""
+    if source.kind == "ocap-web":
+        return OcapWebClient(source, settings)
+    return OcapDirectory(source)
