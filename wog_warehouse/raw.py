@@ -132,9 +132,14 @@ def missing_ids(engine: Engine, first: int, last: int) -> list[int]:
 
 
 def newest_raw_id(engine: Engine) -> int | None:
-    """The highest replay id with a stored game page, or None."""
+    """The highest WOG replay id with a stored game page, or None (OCAP sources' ids live in
+    higher blocks, see ``wog_warehouse.sources``)."""
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.max(t.raw_game_pages.c.replay_id))).scalar()
+        return conn.execute(
+            sa.select(sa.func.max(t.raw_game_pages.c.replay_id)).where(
+                t.raw_game_pages.c.replay_id < t.SOURCE_BLOCK
+            )
+        ).scalar()
 
 
 def miss_reason(engine: Engine, replay_id: int) -> str | None:

@@ -268,9 +268,19 @@ def loaded_ids(engine: Engine, replay_ids: Iterable[int]) -> set[int]:
 
 
 def latest_replay_id(engine: Engine) -> int | None:
-    """The newest game in the warehouse, or None when it has none."""
+    """The newest WOG game in the warehouse (ids grow with time), else the last game of any
+    source to end; None when there is none."""
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.max(t.games.c.replay_id))).scalar()
+        wog = conn.execute(
+            sa.select(sa.func.max(t.games.c.replay_id)).where(t.games.c.source == "wog")
+        ).scalar()
+        if wog is not None:
+            return wog
+        return conn.execute(
+            sa.select(t.games.c.replay_id)
+            .order_by(t.games.c.ended_at.desc(), t.games.c.replay_id.desc())
+            .limit(1)
+        ).scalar()
 
 
 def directory_size(engine: Engine) -> int:

@@ -143,3 +143,36 @@ def test_a_wog_warehouse_upgraded_keeps_its_games_and_ids(engine: sa.Engine) -> 
     ]
     assert _rows(engine, "SELECT player_id FROM players") == [(451,)]
     assert _rows(engine, "SELECT name, number FROM sources") == [("wog", 0)]
+
+
+def test_a_directory_of_recordings_is_a_source(
+    instance: dg.DagsterInstance,
+    engine: sa.Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    chosen = sorted(sg_zone_recordings(SG), key=lambda r: r.id)[:3]
+    for rec in chosen[:2]:  # one gzip under a .json name, one plain under .json.gz: by content
+        (folder / f"{rec.filename}.json").write_bytes(rec.body)
+    import gzip
+
+    (folder / f"{chosen[2].filename}.json.gz").write_bytes(gzip.decompress(chosen[2].body))
+    (folder / "notes.txt").write_text("not a recording")
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[sources.archive]\nkind = "ocap-dir"\npath = "{folder}"\n')
+    monkeypatch.setenv("WOG_SOURCES_FILE", str(sources))
+    defs = build_definitions(wog_settings.current())
+    report = run_source_backfill(defs, instance, "archive", batch=10)
+    assert report.failed_runs == [] and report.partitions == 3
+    rows = _rows(engine, "SELECT source, mission_name, ended_at FROM games ORDER BY ended_at")
+    assert [r[0] for r in rows] == ["archive"] * 3
+    # dated from the file names (the end of each mission)
+    from wog_assets.source.ocap import ended_at_from_name
+
+    assert sorted(r[2] for r in rows) == sorted(ended_at_from_name(r.filename) for r in chosen)
+    again = run_source_backfill(defs, instance, "archive", batch=10)  # idempotent
+    assert again.failed_runs == []
+    assert _rows(engine, "SELECT count(*) FROM games") == [(3,)]
