@@ -16,12 +16,19 @@ FLAGS = [
 ]
 
 
+MISSING = "Chromium is not installed (.ci/run installs Debian's chromium)"
+
+
+def chromium_executable() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 @contextmanager
 def chromium_page(width: int, height: int) -> Iterator[object]:
     """A Playwright page in the system Chromium; skips the test when Chromium is missing."""
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = chromium_executable()
     if executable is None:
-        pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip(MISSING)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

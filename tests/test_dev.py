@@ -1,19 +1,33 @@
-"""``wog dev --demo`` as a newcomer runs it: quiet start-up, other commands act on the demo while
-it runs, and Ctrl-C stops everything it started — the embedded Postgres included."""
+"""``wog dev --demo`` as a newcomer runs it, with no other command: quiet start-up, a game in
+the Dagster UI and its message on the local channel page within two minutes, other commands
+acting on the demo while it runs, and Ctrl-C stopping everything it started — the bot, the
+Discord stand-in and the embedded Postgres included.
+
+One demo serves the module's tests, in order: what it does, how it looks in a browser
+(screenshots in ./artifacts; skipped without Chromium), and how it stops.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from tests.browser import chromium_page
 from tests.conftest import ROOT, run_wog
+
+ARTIFACTS = Path(os.environ.get("WOG_TEST_ARTIFACTS", ROOT / "artifacts"))
 
 
 def _free_port() -> int:
@@ -22,41 +36,122 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_dev_demo_starts_quietly_shares_its_site_and_stops_everything(tmp_path: Path) -> None:
+@dataclass
+class Demo:
+    proc: subprocess.Popen
+    log: Path
+    data: Path
+    env: dict[str, str]
+    ui: str
+    started: float
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def channel(self) -> str:
+        match = re.search(r"^Discord channel: (http://127\.0\.0\.1:\d+/)$", self.output(), re.M)
+        assert match, self.output()[-3000:]
+        return match.group(1)
+
+
+def _get(url: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read()
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    tmp = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items()
            if k not in ("WOG_DATABASE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "WOG_BASE_URL")}  # fmt: skip
-    env["WOG_DATA_DIR"] = str(tmp_path / "data")
+    env["WOG_DATA_DIR"] = str(tmp / "data")
     port = _free_port()
-    log = tmp_path / "dev.log"
-    with log.open("w") as out:
-        dev = subprocess.Popen(
-            [sys.executable, "-m", "wog_assets.cli", "dev", "--demo", "--port", str(port)],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            demo_file = tmp_path / "data" / "demo.env"
-            deadline = time.monotonic() + 180
-            ui_up = False
-            while time.monotonic() < deadline and not ui_up and dev.poll() is None:
-                time.sleep(1)
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                    ui_up = demo_file.exists()
-                except OSError:
-                    pass
-            assert ui_up, log.read_text()[-3000:]
-            # The next command of the Quick start acts on the demo, not the real site.
-            parsed = run_wog("parse", "--replay-id", "3400", env=env)
-            assert parsed.returncode == 0, parsed.stderr
-            assert json.loads(parsed.stdout)["replay_id"] == 3400
-        finally:
-            os.killpg(dev.pid, signal.SIGINT)  # Ctrl-C in the terminal
-            stopped = time.monotonic()
-            dev.wait(timeout=60)
-    output = log.read_text()
+    log = tmp / "dev.log"
+    out = log.open("w")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wog_assets.cli", "dev", "--demo", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    demo = Demo(proc, log, tmp / "data", env, f"http://127.0.0.1:{port}", started)
+    try:
+        yield demo
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        out.close()
+
+
+def test_the_demo_shows_a_game_in_the_ui_and_on_its_channel_page(demo: Demo) -> None:
+    deadline = demo.started + 180
+    while time.monotonic() < deadline and demo.proc.poll() is None:
+        if _get(f"{demo.ui}/server_info") and (demo.data / "demo.env").exists():
+            break
+        time.sleep(1)
+    assert _get(f"{demo.ui}/server_info"), demo.output()[-3000:]
+    channel = demo.channel()
+
+    # With no other command, a game reaches the channel page within two minutes.
+    messages: list = []
+    while time.monotonic() < demo.started + 120 + 60 and not messages:  # 60 s of test slack
+        messages = json.loads(_get(f"{channel}demo/messages") or b"[]")
+        time.sleep(2)
+    assert messages, demo.output()[-3000:]
+    first = messages[0]
+    assert first["content"] == "📨 Доступен новый реплей!"
+    assert first["embeds"][0]["title"] == "📉 Общая статистика"
+    assert first["attachments"][0]["filename"] == "battle.png"
+    assert _get(first["attachments"][0]["url"])[:4] == b"\x89PNG"  # the chart is served
+    assert time.monotonic() - demo.started < 180
+
+    output = demo.output()
+    assert "SupersessionWarning" not in output and "will not be used" not in output
+    assert f"Dagster UI: {demo.ui}" in output
+    assert "ingest_replays" in output and "__anonymous_asset_job" not in output  # named runs
+
+    # The Quick start's next commands act on the demo, not the real site.
+    parsed = run_wog("parse", "--replay-id", "3400", env=demo.env)
+    assert parsed.returncode == 0, parsed.stderr
+    assert json.loads(parsed.stdout)["replay_id"] == 3400
+
+
+def test_screenshots_of_the_demo_ui_and_channel(demo: Demo) -> None:
+    if demo.proc.poll() is not None:
+        pytest.skip("the demo is not running (see the previous test)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium_page(1400, 1000) as page:
+        page.goto(f"{demo.ui}/runs", wait_until="networkidle", timeout=60_000)  # type: ignore[attr-defined]
+        page.wait_for_selector("text=ingest_replays", timeout=60_000)  # type: ignore[attr-defined]
+        skip = page.get_by_role("button", name="Skip")  # type: ignore[attr-defined]
+        if skip.count():  # Dagster's first-visit newsletter dialog
+            skip.first.click()
+            page.wait_for_timeout(500)  # type: ignore[attr-defined]
+        page.screenshot(path=str(ARTIFACTS / "demo-dagster-runs.png"))  # type: ignore[attr-defined]
+        page.goto(demo.channel())  # type: ignore[attr-defined]
+        page.wait_for_selector("article.message img[alt=chart]", timeout=30_000)  # type: ignore[attr-defined]
+        text = page.inner_text("main")  # type: ignore[attr-defined]
+        page.screenshot(path=str(ARTIFACTS / "demo-channel.png"))  # type: ignore[attr-defined]
+    assert "Общая статистика" in text and "Доступен новый реплей" in text
+    assert (ARTIFACTS / "demo-channel.png").stat().st_size > 10_000
+
+
+def test_ctrl_c_stops_everything_the_demo_started(demo: Demo) -> None:
+    assert demo.proc.poll() is None, demo.output()[-3000:]
+    channel = demo.channel()
+    os.killpg(demo.proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
+    stopped = time.monotonic()
+    demo.proc.wait(timeout=60)
     assert time.monotonic() - stopped < 40
-    assert "SupersessionWarning" not in output and "will not be used" not in output, output[-3000:]
-    assert f"Dagster UI: http://127.0.0.1:{port}" in output
-    assert "stopped the embedded Postgres" in output
-    assert not demo_file.exists()
-    assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
+    output = demo.output()
+    assert "stopped the embedded Postgres" in output, output[-3000:]
+    assert not (demo.data / "demo.env").exists()
+    assert not (demo.data / "pgdata" / "postmaster.pid").exists()
+    assert _get(f"{channel}demo/messages") is None  # the stand-in is gone
+    bot = re.search(r"Discord stand-in \(pid (\d+)\)", output)
+    assert bot, output[-3000:]
+    with pytest.raises(ProcessLookupError):  # the bot was stopped (and reaped)
+        os.kill(int(bot.group(1)), 0)

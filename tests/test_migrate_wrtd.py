@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.conftest import new_database, run_wog
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from wog_assets.demo.fake_site import FakeSite
 from wog_assets.demo.generator import GameOptions, generate_game
 
@@ -85,9 +85,7 @@ def test_wrtd_history_moves_over_without_a_single_post(
         assert not discord.requests or all("messages" not in str(r) for r in discord.requests)
 
         # The bot posts nothing; the sensor treats none of it as new and starts after 3406.
-        assert (
-            run_wog("bot", "--once", env={**env, "DISCORD_TOKEN": "fake-bot-token"}).returncode == 0
-        )
+        assert run_wog("bot", "--once", env={**env, "DISCORD_TOKEN": BOT_TOKEN}).returncode == 0
         assert discord.channel_messages(111) == []
         os.environ["DAGSTER_POSTGRES_URL"] = env["DAGSTER_POSTGRES_URL"]
         try:

@@ -246,7 +246,13 @@ def test_deployed_topology_delivers_each_new_game_exactly_once(
             time.sleep(2)
             assert len(discord.all_messages()) == 3
 
-            _screenshots(web_port)
+            # The UI screenshots are their own test's result (below): a machine without
+            # Chromium skips them, not this functional test.
+            from tests.browser import chromium_executable
+
+            if chromium_executable():
+                _screenshots(web_port)
+                SCREENSHOTS["taken"] = True
         finally:
             for proc in procs.values():
                 if proc.poll() is None:
@@ -256,6 +262,20 @@ def test_deployed_topology_delivers_each_new_game_exactly_once(
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+SCREENSHOTS: dict[str, bool] = {}
+
+
+def test_ui_screenshots_of_the_deployed_topology() -> None:
+    """Lineage and partition screenshots, taken while the topology above runs."""
+    from tests.browser import MISSING, chromium_executable
+
+    if chromium_executable() is None:
+        pytest.skip(MISSING)
+    assert SCREENSHOTS.get("taken"), "the topology test did not get as far as the screenshots"
+    for name in ("lineage", "partition"):
+        assert (ARTIFACTS / f"ui-{name}.png").stat().st_size > 10_000
 
 
 def _screenshots(web_port: int) -> None:

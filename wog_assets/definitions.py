@@ -30,7 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         )
     ]
     sensors = [
-        build_new_replays_sensor(settings.pipeline.sensor_interval_s, assets),
+        build_new_replays_sensor(settings.pipeline.sensor_interval_s, jobs[0]),
         alert_on_failed_game_runs,
     ]
     for source in settings.sources:

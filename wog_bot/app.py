@@ -141,27 +141,42 @@ async def _stop(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
 
 
 def run_gateway(settings: BotSettings) -> None:
-    """Gateway mode: a bot user with slash commands; blocks until the bot is closed."""
-    build_gateway_bot(settings).run(close_passed_executor=True)
+    """Gateway mode: a bot user with slash commands; blocks until the bot is closed.
+
+    The warehouse is reached before connecting to Discord: a bot that cannot read its queue
+    stops with the reason instead of answering commands it cannot serve."""
+    engine, url = _engine()
+    build_gateway_bot(settings, engine=engine, url=url).run(close_passed_executor=True)
 
 
-def build_gateway_bot(settings: BotSettings) -> hikari.GatewayBot:
-    """The gateway bot with its lifecycle listeners and command handler (not started)."""
+def build_gateway_bot(
+    settings: BotSettings, *, engine: Engine | None = None, url: str | None = None
+) -> hikari.GatewayBot:
+    """The gateway bot with its lifecycle listeners and command handler (not started); it
+    connects to the warehouse when starting unless ``engine`` is given."""
     from wog_assets.message.catalogue import Catalogue
     from wog_bot.commands import register_commands, respond
     from wog_bot.twitch import ChannelAlertPoster, TwitchWatcher, open_state
 
     if not settings.discord_token:
         raise SystemExit("DISCORD_TOKEN is not set (or use --webhook URL for webhook mode)")
-    bot = hikari.GatewayBot(
-        settings.discord_token, rest_url=settings.discord_api_url, intents=hikari.Intents.GUILDS
-    )
+    try:
+        bot = hikari.GatewayBot(
+            settings.discord_token,
+            rest_url=settings.discord_api_url,
+            intents=hikari.Intents.GUILDS,
+        )
+    except ValueError:  # hikari reads the bot id from the token's first part
+        raise SystemExit("DISCORD_TOKEN is not a bot token (copy it from the Bot page)") from None
     state: dict = {"tasks": [], "stop": None}
+    if engine is not None:
+        state["engine"], state["url"] = engine, url
     catalogue = Catalogue(settings.language)
 
     @bot.listen(hikari.StartingEvent)
     async def on_starting(_: hikari.StartingEvent) -> None:
-        state["engine"], state["url"] = await asyncio.to_thread(_engine)
+        if "engine" not in state:
+            state["engine"], state["url"] = await asyncio.to_thread(_engine)
 
     @bot.listen(hikari.StartedEvent)
     async def on_started(_: hikari.StartedEvent) -> None:

@@ -17,7 +17,7 @@ import hikari
 from sqlalchemy.engine import Engine
 
 from wog_assets.message import limits
-from wog_assets.message.build import COLOUR, build_message
+from wog_assets.message.build import COLOUR, build_message, embeds_from_payload, to_payload
 from wog_assets.message.catalogue import Catalogue
 from wog_assets.message.chart import CHART_FILENAME, render_chart
 from wog_assets.message.escape import escape_markdown
@@ -85,7 +85,9 @@ def _replay(engine: Engine, t: Catalogue, *, replay_id: int) -> Reply:
         return Reply(content=t("cmd_replay_missing", replay_id=replay_id), ephemeral=True)
     replay, page_url = loaded
     message = build_message(summarize(replay), page_url, catalogue=t)
-    return Reply(embeds=message.embeds, attachment=render_chart(replay, t))
+    chart = render_chart(replay, t)
+    # The embed's attachment:// image becomes the chart itself, uploaded with the answer.
+    return Reply(embeds=embeds_from_payload(to_payload(message), chart), attachment=chart)
 
 
 def replay_command(engine: Engine, t: Catalogue, id: int) -> Reply:
@@ -218,12 +220,13 @@ async def respond(
         log.exception("/%s failed", interaction.command_name)
         reply = Reply(content=t("cmd_failed"), ephemeral=True)
     flags = hikari.MessageFlag.EPHEMERAL if reply.ephemeral else hikari.MessageFlag.NONE
+    in_embed = any(e.image and isinstance(e.image.resource, hikari.Bytes) for e in reply.embeds)
     await interaction.create_initial_response(
         hikari.ResponseType.MESSAGE_CREATE,
         reply.content or hikari.UNDEFINED,
         embeds=reply.embeds or hikari.UNDEFINED,
         attachment=hikari.Bytes(reply.attachment, CHART_FILENAME)
-        if reply.attachment
+        if reply.attachment and not in_embed
         else hikari.UNDEFINED,
         flags=flags,
         mentions_everyone=False,

@@ -380,17 +380,24 @@ class Settings:
         heartbeat = read.text("WOG_HEARTBEAT_FILE")
         sources_file = read.text("WOG_SOURCES_FILE")
         data_dir = Path(read.text("WOG_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
-        if not read.text("WOG_BASE_URL"):
+        demo = running_demo(data_dir)
+        if not read.text("WOG_BASE_URL") and demo.get("WOG_BASE_URL"):
             # While `wog dev --demo` runs, other commands act on its fake site, not the real one.
-            demo_site = running_demo(data_dir).get("WOG_BASE_URL")
-            if demo_site:
-                source = dataclasses.replace(source, base_url=demo_site, min_interval=0.1)
+            source = dataclasses.replace(source, base_url=demo["WOG_BASE_URL"], min_interval=0.1)
+        bot = _bot_settings(read, language)
+        if demo.get("WOG_DISCORD_CHANNEL_IDS") and not bot.channel_ids and not bot.webhook_url:
+            # …and its Discord stand-in, so `wog announce` posts there.
+            bot = dataclasses.replace(
+                bot,
+                channel_ids=(int(demo["WOG_DISCORD_CHANNEL_IDS"]),),
+                discord_api_url=demo.get("WOG_DISCORD_API_URL", bot.discord_api_url),
+            )
         return cls(
             data_dir=data_dir,
             database_url=read.url("WOG_DATABASE_URL"),
             source=source,
             pipeline=pipeline,
-            bot=_bot_settings(read, language),
+            bot=bot,
             dagster=dagster,
             heartbeat_file=Path(heartbeat) if heartbeat else None,
             role=read.text("WOG_ROLE") or "db",

@@ -86,7 +86,7 @@ def test_message_layout_and_mentions() -> None:
     assert fields["Итоги"] == "Победа: 🟦 WEST"
     assert fields["Лучшие тимкиллеры"] == "1. Иван \\*\\*Грозный\\*\\* — 1"
     assert fields["Вертолет"] == "1x Ми-8"
-    assert fields["hovercraft"] == "1x Зубр"  # unknown types keep their code
+    assert fields["Другая техника (hovercraft)"] == "1x Зубр"  # a neutral label naming it
     # Round trip: the bot rebuilds the same embeds from the stored payload.
     assert len(embeds_from_payload(payload)) == 5
 

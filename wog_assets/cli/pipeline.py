@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -201,7 +202,8 @@ def announce_cmd(replay_id: int) -> None:
 @click.option(
     "--demo",
     is_flag=True,
-    help="Use a local fake stats site that publishes a new game every minute.",
+    help="Use a local fake stats site that publishes a new game every minute, and post to a "
+    "local Discord stand-in (its channel page URL is printed) with the bot running.",
 )
 @click.option("--port", default=3000, show_default=True, help="Dagster UI port.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Dagster UI host.")
@@ -213,7 +215,8 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
 
     Starts or reuses the embedded Postgres, migrates the warehouse, prepares DAGSTER_HOME with
     Postgres instance storage and runs `dagster dev`. With --demo, games come from a fake stats
-    site on loopback instead of the real one.
+    site on loopback instead of the real one, and the bot posts them to a Discord stand-in whose
+    channel page shows the messages.
 
     Example: wog dev --demo
     """
@@ -229,20 +232,40 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     warnings = [child_env.get("PYTHONWARNINGS", ""), "ignore::FutureWarning"]
     child_env["PYTHONWARNINGS"] = ",".join(w for w in warnings if w)
     ui = f"http://{host}:{port}"
-    site = None
+    site = discord = bot = None
     if demo:
-        from wog_assets.demo.live import start_demo_site
+        from wog_assets.demo.discord import BOT_TOKEN, FakeDiscord
+        from wog_assets.demo.live import DEMO_CHANNEL_ID, start_demo_site
         from wog_warehouse.raw import newest_raw_id
 
         site = start_demo_site(newest_raw_id(engine()), demo_interval, click.echo)
+        # Games are posted to a local Discord stand-in, never to a real server.
+        discord = FakeDiscord().start()
+        demo_discord = {
+            "WOG_DISCORD_API_URL": discord.api_url,
+            "WOG_DISCORD_CHANNEL_IDS": str(DEMO_CHANNEL_ID),
+        }
         child_env.update(
             WOG_BASE_URL=site.url,
             WOG_MIN_REQUEST_INTERVAL="0.1",
             WOG_SENSOR_INTERVAL=child_env.get("WOG_SENSOR_INTERVAL", "20"),
+            **demo_discord,
+        )
+        for name in ("WOG_DISCORD_WEBHOOK_URL", "WOG_DISCORD_GUILD_ID", "WOG_TWITCH_STREAMERS"):
+            child_env.pop(name, None)
+        bot_env = {**child_env, "DISCORD_TOKEN": BOT_TOKEN, "WOG_POLL_INTERVAL": "2"}
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "wog_assets.cli", "bot"],
+            env=bot_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         demo_file = write_demo(
-            current.data_dir, {"WOG_BASE_URL": site.url, "WOG_DAGSTER_UI_URL": ui}
+            current.data_dir,
+            {"WOG_BASE_URL": site.url, "WOG_DAGSTER_UI_URL": ui, **demo_discord},
         )
+        click.echo(f"demo: the bot posts new games to a local Discord stand-in (pid {bot.pid})")
+        click.echo(f"Discord channel: {discord.url}/")
         click.echo(f"demo: other wog commands use the fake site while this runs ({demo_file})")
     dagster = Path(sys.executable).with_name("dagster")
     cmd = [str(dagster), "dev", "-m", "wog_assets.definitions", "-h", host, "-p", str(port)]
@@ -260,6 +283,16 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
             proc.kill()
             code = proc.wait()
     finally:
+        # A second Ctrl-C (or one forwarded by `uv run`) must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if bot is not None:
+            bot.terminate()
+            try:
+                bot.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+        if discord is not None:
+            discord.stop()
         if site:
             site.stop()
             (current.data_dir / DEMO_FILE).unlink(missing_ok=True)

@@ -304,13 +304,14 @@ def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
 
 
 def build_new_replays_sensor(
-    interval_s: int = DEFAULT_SENSOR_INTERVAL_S, assets: list | None = None
+    interval_s: int = DEFAULT_SENSOR_INTERVAL_S, target: object = None
 ) -> dg.SensorDefinition:
     """The ``new_replays`` sensor ticking every ``interval_s`` seconds (``WOG_SENSOR_INTERVAL``),
-    materializing ``assets`` (default: every replay asset)."""
+    running ``target`` (the code location passes the ``ingest_replays`` job; default: every
+    replay asset)."""
     return dg.sensor(
         name="new_replays",
-        target=assets or replay_assets,
+        target=target or replay_assets,
         minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Watches the games list for new replays with at least WOG_MIN_PLAYERS "

@@ -11,6 +11,7 @@ from wog_assets.demo.generator import GameOptions, generate_game, generate_games
 FIRST_DEMO_ID = 3400
 INITIAL_GAMES = 12
 SEED = 42
+DEMO_CHANNEL_ID = 100000000000000042  # the Discord stand-in's channel the demo posts to
 
 
 def start_demo_site(

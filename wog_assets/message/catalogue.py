@@ -57,6 +57,7 @@ _STRINGS: dict[str, dict[str, str]] = {
     "vehicles_title": {"ru": "🚚 Доступная техника", "en": "🚚 Available vehicles"},
     "no_vehicles": {"ru": "Техники не было.", "en": "No vehicles."},
     "vehicle_line": {"ru": "{count}x {name}", "en": "{count}x {name}"},
+    "vehicle_other": {"ru": "Другая техника ({code})", "en": "Other vehicles ({code})"},
     "more": {"ru": "…и ещё {n}", "en": "…and {n} more"},
     "more_types": {"ru": "Прочее", "en": "Other"},
     "link_title": {"ru": "🔗 Страница игры на WOG Stats", "en": "🔗 Game page on WOG Stats"},
@@ -121,6 +122,7 @@ class Catalogue:
         return _STRINGS[key][self.lang].format(**values)
 
     def vehicle_type(self, code: str) -> str:
-        """The label for a vehicle type; unknown types keep their code."""
+        """The label for a vehicle type; a type we have no label for gets a neutral one that
+        still names it (the site may add types; OCAP communities have their own)."""
         labels = VEHICLE_LABELS.get(code)
-        return labels[self.lang] if labels else code
+        return labels[self.lang] if labels else self("vehicle_other", code=code)
