@@ -211,6 +211,9 @@ def announce(
     """
     from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 
+    origin = source_of_replay(engine, replay_id)
+    if origin is not None:  # a game of an OCAP source: its own job, partition and targets
+        return _announce_source_game(defs, instance, replay_id, *origin)
     selection = [dg.AssetKey("notifications")] if loaded_ids(engine, [replay_id]) else None
     register_partitions(instance, [replay_id])
     heal_dead_runs(instance)
@@ -221,6 +224,42 @@ def announce(
         partition_key=str(replay_id),
         asset_selection=selection,
         tags={TRIGGER_TAG: "announce", REPLAY_TAG: str(replay_id), **process_tags()},
+        raise_on_error=False,
+        run_config=QUIET,
+    )
+    if not result.success:
+        raise AnnounceFailed(f"replay {replay_id} could not be announced: {failure_text(result)}")
+    return result.run_id
+
+
+def source_of_replay(engine: sa.Engine, replay_id: int) -> tuple[str, str] | None:
+    """(source, its own id) of an OCAP source's game; None for WOG ids."""
+    from dbschema import tables as t
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(t.source_replays.c.source, t.source_replays.c.external_id).where(
+                t.source_replays.c.replay_id == replay_id
+            )
+        ).first()
+    return (row.source, row.external_id) if row else None
+
+
+def _announce_source_game(
+    defs: dg.Definitions, instance: dg.DagsterInstance, replay_id: int, source: str, key: str
+) -> str:
+    from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
+    from wog_assets.defs.ocap import job_name, partitions_for, source_of
+
+    ocap = source_of(source)
+    partitions = partitions_for(ocap)
+    if key not in set(instance.get_dynamic_partitions(partitions.name)):
+        instance.add_dynamic_partitions(partitions.name, [key])
+    result = defs.resolve_job_def(job_name(ocap)).execute_in_process(
+        instance=instance,
+        partition_key=key,
+        asset_selection=[dg.AssetKey([source, "notifications"])],
+        tags={TRIGGER_TAG: "announce", REPLAY_TAG: f"{source}/{key}", **process_tags()},
         raise_on_error=False,
         run_config=QUIET,
     )

@@ -176,3 +176,25 @@ def test_a_directory_of_recordings_is_a_source(
     again = run_source_backfill(defs, instance, "archive", batch=10)  # idempotent
     assert again.failed_runs == []
     assert _rows(engine, "SELECT count(*) FROM games") == [(3,)]
+
+
+def test_an_ocap_game_is_announced_by_its_warehouse_id(
+    instance: dg.DagsterInstance,
+    engine: sa.Engine,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wog_assets.backfill import announce
+
+    small = min(sg_zone_recordings(SG), key=lambda r: len(r.body))  # under min_players
+    with FakeOcapServer([small]) as server:
+        _configure(monkeypatch, tmp_path, server.url)
+        defs = build_definitions(wog_settings.current())
+        assert run_source_backfill(defs, instance, "sg", batch=5).failed_runs == []
+        (rid,) = _rows(engine, "SELECT replay_id FROM games")[0]
+        assert _rows(engine, "SELECT status FROM notifications") == [("suppressed",)]
+        announce(defs, instance, engine, rid)  # asked for: posted whatever min_players says
+    assert _rows(engine, "SELECT status, target FROM notifications") == [
+        ("pending", f"channel:{CHANNEL}")
+    ]

@@ -178,7 +178,7 @@ def announce_cmd(replay_id: int) -> None:
     Example: wog announce 3413
     """
     targets = settings().notification_targets
-    if not targets:
+    if not targets and not settings().sources:
         raise click.ClickException(
             "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
         )

@@ -306,7 +306,8 @@ def build_source_definitions(
                 if loaded is None:
                     continue
                 replay, url = loaded
-                announce = new_games and replay.game.players_active >= src.min_players
+                asked = context.run.tags.get(TRIGGER_TAG) == "announce"  # min_players aside
+                announce = new_games and (asked or replay.game.players_active >= src.min_players)
                 message = build_message(
                     summarize(replay), url, catalogue=catalogue, with_chart=announce
                 )
