@@ -137,6 +137,10 @@ def test_one_partition_fills_every_table_and_records_raw(
     assert frags_meta["dagster/row_count"].value == len(game.replay.frags)
     schema = frags_meta["dagster/column_schema"].value
     assert [c.name for c in schema.columns][:3] == ["replay_id", "seq", "time_s"]
+    preview = games_meta["preview"].value.splitlines()  # a Markdown table of what was written
+    assert preview[0].startswith("| replay | mission |")
+    assert preview[2].startswith(f"| {game.replay_id} | ")
+    assert preview[2].endswith(f"| {len(game.replay.frags)} |")
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
 

@@ -26,7 +26,7 @@ from wog_assets.recovery import PID_TAG, process_tags
 from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_assets.source.replay import parse_replay
-from wog_core.models import Fetched
+from wog_core.models import Fetched, Replay
 from wog_core.settings import DEFAULT_BACKFILL_BATCH
 from wog_warehouse.quality import CHECKS, quality_problems
 from wog_warehouse.raw import (
@@ -256,6 +256,7 @@ def warehouse_tables(
     problems = Problems()
     missions: dict[int, str] = {}
     page_urls: dict[int, str] = {}
+    previews: dict[int, list[str]] = {}
     for rid in ids:
         try:
             raw = load_raw(warehouse.engine, rid)
@@ -286,6 +287,7 @@ def warehouse_tables(
         written.append(rid)
         missions[rid] = parsed.replay.game.mission_name
         page_urls[rid] = raw.page_url
+        previews[rid] = preview_row(parsed.replay, written_counts)
     if not_stored and is_new_game_run(context):
         raise _fail_listing(
             "raw bodies not stored", {rid: "no stored page/JSON" for rid in not_stored}
@@ -299,8 +301,10 @@ def warehouse_tables(
         rid = written[0]
         common["mission_name"] = missions[rid]
         common["page_url"] = dg.MetadataValue.url(page_urls[rid])
+    preview = dg.MetadataValue.md(preview_table(previews))
     for table, n in counts.items():
         extra = problems.metadata() if table == "games" else {}
+        extra["preview"] = preview
         standard = {"dagster/row_count": n, "dagster/column_schema": column_schema(table)}
         yield dg.MaterializeResult(asset_key=table, metadata={**common, **standard, **extra})
     for check in CHECKS:
@@ -317,6 +321,32 @@ def warehouse_tables(
             },
         )
     finish_step(context, problems, "parsing and writing")
+
+
+PREVIEW_ROWS = 10
+PREVIEW_COLUMNS = ("replay", "mission", "island", "date", "winner", "players", "vehicles", "frags")
+
+
+def preview_row(replay: Replay, counts: dict[str, int]) -> list[str]:
+    g = replay.game
+    return [str(replay.replay_id), g.mission_name, g.island, g.date.isoformat(), g.winner or "—",
+            str(counts["players"]), str(counts["vehicles"]), str(counts["frags"])]  # fmt: skip
+
+
+def preview_table(rows: dict[int, list[str]]) -> str:
+    """A Markdown table of the first replays written (the UI shows it with the materialization)."""
+    if not rows:
+        return "_no replay written_"
+
+    def cell(text: str) -> str:  # mission names are user text: keep them from breaking the table
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")[:60]
+
+    lines = ["| " + " | ".join(PREVIEW_COLUMNS) + " |", "|" + " --- |" * len(PREVIEW_COLUMNS)]
+    for rid in sorted(rows)[:PREVIEW_ROWS]:
+        lines.append("| " + " | ".join(cell(v) for v in rows[rid]) + " |")
+    if len(rows) > PREVIEW_ROWS:
+        lines.append(f"\n…and {len(rows) - PREVIEW_ROWS} more")
+    return "\n".join(lines)
 
 
 def column_schema(table: str) -> dg.TableSchema:
