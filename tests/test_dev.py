@@ -27,6 +27,8 @@ import pytest
 from tests.browser import chromium_page
 from tests.conftest import ROOT, run_wog
 
+pytestmark = pytest.mark.slow  # the whole demo as a newcomer runs it (~1.5 min)
+
 ARTIFACTS = Path(os.environ.get("WOG_TEST_ARTIFACTS", ROOT / "artifacts"))
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -15,6 +16,8 @@ from tests.conftest import new_database, run_wog
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from wog_assets.demo.fake_site import FakeSite
 from wog_assets.demo.generator import GameOptions, generate_game
+
+pytestmark = pytest.mark.slow  # a WRTD-ETL history moved over with the bot (~40 s)
 
 # The tables of a WRTD-ETL database; the migration reads only two columns of two of them.
 WRTD_SCHEMA = """

@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT, new_database, run_wog
 from wog_assets.demo.fake_site import FakeSite
 from wog_assets.demo.generator import GameOptions, generate_games
+
+pytestmark = pytest.mark.slow  # kills processes and Postgres mid-run (~2 min)
 
 FIRST, COUNT = 8000, 12
 GAMES = generate_games(FIRST, COUNT, seed=5, options=GameOptions(players=30))

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -20,6 +21,8 @@ from tests.fakes.twitch import CLIENT_ID, FakeTwitch
 from tests.wog_bot.conftest import queue_game
 from wog_assets.demo.fake_site import FakeSite
 from wog_assets.demo.generator import GameOptions, generate_games
+
+pytestmark = pytest.mark.slow  # every command at DEBUG (~1 min)
 
 DISCORD_TOKEN = "SENTINEL-DISCORD-TOKEN-4e1d"
 WEBHOOK_TOKEN = "SENTINELWEBHOOKTOKEN9c2f"

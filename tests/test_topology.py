@@ -32,6 +32,8 @@ from tests.fakes.discord import FakeDiscord
 from wog_assets.demo.fake_site import FakeSite
 from wog_assets.demo.generator import GameOptions, generate_game
 
+pytestmark = pytest.mark.slow  # the deployed topology end to end (~2 min)
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ARTIFACTS = Path(os.environ.get("WOG_TEST_ARTIFACTS", ROOT / "artifacts"))

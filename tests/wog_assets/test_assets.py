@@ -359,6 +359,7 @@ def test_batches_follow_partition_order_and_size(instance: dg.DagsterInstance) -
     assert plan_batches(instance, keys, 50) == [["10", "11", "12"], ["13", "14", "15", "16", "17"]]
 
 
+@pytest.mark.slow  # ~100 s
 def test_backfill_of_200_replays_in_batched_runs(
     instance: dg.DagsterInstance, engine: sa.Engine, db_url: str
 ) -> None:

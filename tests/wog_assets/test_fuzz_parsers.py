@@ -17,12 +17,16 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
+
 from dbschema import tables as t
 from wog_assets.demo.generator import GameOptions, generate_game
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError
 from wog_assets.source.parse import parse_games_list
 from wog_assets.source.replay import parse_replay
 from wog_warehouse.replays import RowRejected, check_rows, game_row
+
+pytestmark = pytest.mark.slow  # 20,000 mutated inputs (~20 s)
 
 INPUTS = int(os.environ.get("WOG_FUZZ_INPUTS") or 20_000)
 SEED = int(os.environ.get("WOG_FUZZ_SEED") or 20261128)

@@ -46,6 +46,7 @@ def test_prepared_home_is_a_postgres_backed_instance(
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
 
 
+@pytest.mark.slow  # the whole command in a subprocess (~20 s)
 def test_wog_backfill_command_fills_the_warehouse_and_reports_missing_ids(
     tmp_path: Path, db_url: str, dagster_db: str, engine: sa.Engine
 ) -> None:
@@ -98,6 +99,7 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     return run_wog(*args, env=env)
 
 
+@pytest.mark.slow  # the whole command in a subprocess (~12 s)
 def test_wog_backfill_submit_records_a_backfill_for_the_daemon(
     tmp_path: Path, db_url: str, dagster_db: str
 ) -> None:

@@ -39,6 +39,7 @@ def _rows(engine: sa.Engine, sql: str) -> list[tuple]:
         return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
+@pytest.mark.slow  # ~30 s
 def test_all_ninety_recordings_load_from_an_ocap_server(
     instance: dg.DagsterInstance,
     engine: sa.Engine,
