@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from wog_core.sides import SIDE_CODES
 
@@ -244,6 +244,65 @@ frags = Table(
     Index(None, "killer_id"),
     Index(None, "victim_id"),
     comment="Every death in each game.",
+)
+
+# --- Career statistics (derived: rebuilt from games, players and frags) ----------------------
+
+player_game_stats = Table(
+    "player_game_stats",
+    metadata,
+    Column("replay_id", BigInteger, ForeignKey("games.replay_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("player_id", BigInteger, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("played_on", Date, nullable=False, comment="The game's start date (Moscow)"),
+    Column("side", String(4), nullable=False),
+    Column("kills", Integer, nullable=False),
+    Column("teamkills", Integer, nullable=False),
+    Column("suicides", Integer, nullable=False),
+    Column("deaths", Integer, nullable=False),
+    Column("died_to_teamkill", Boolean, nullable=False),
+    Column("survived", Boolean, nullable=False),
+    Column("longest_kill_m", Float),
+    Column("vehicle_kills", Integer, nullable=False, comment="Kills from a vehicle"),
+    Column("weapons", ARRAY(Text), nullable=False),
+    Column("was_commander", Boolean, nullable=False),
+    Column("commander_won", Boolean, comment="NULL unless commander of a decided game"),
+    Index(None, "player_id"),
+    Index(None, "played_on"),
+    comment="One row per player per game: the career statistics' building block.",
+)  # fmt: skip
+
+player_careers = Table(
+    "player_careers",
+    metadata,
+    Column("player_id", BigInteger, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("nickname", Text, nullable=False),
+    *[Column(name, Integer, nullable=False)
+      for name in ("games", "kills", "deaths", "teamkills", "suicides", "survived")],
+    *[Column(name, Float, nullable=False)
+      for name in ("kd", "kills_per_game", "vitality", "score")],
+    Column("longest_kill_m", Float),
+    Column("favourite_weapon", Text),
+    Column("favourite_side", String(4)),
+    Column("commander_games", Integer, nullable=False),
+    Column("commander_wins", Integer, nullable=False),
+    Column("first_game", Date, nullable=False),
+    Column("last_game", Date, nullable=False),
+    Column("ranked", Boolean, nullable=False, comment="Has WOG_STATS_MIN_GAMES games"),
+    comment="Each player's record over every game of their source.",
+)  # fmt: skip
+
+rivals = Table(
+    "rivals",
+    metadata,
+    Column("player_id", BigInteger, primary_key=True),
+    Column("nemesis_id", BigInteger),
+    Column("nemesis_kills", Integer),
+    Column("victim_id", BigInteger),
+    Column("victim_kills", Integer),
+    comment="Who killed each player most (nemesis) and whom they killed most.",
 )
 
 notifications = Table(

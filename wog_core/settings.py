@@ -87,6 +87,7 @@ class PipelineSettings:
     announce_max_age_s: int = 86400  # recovered games that ended longer ago load quietly
     gap_probes_per_tick: int = 20  # ids probed per sensor tick to recover a gap in the list
     site_down_alert_s: int = 1800  # the admin is told when the site is down this long
+    stats_min_games: int = 5  # fewer games: listed in the statistics, not ranked
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,7 @@ class Settings:
             announce_max_age_s=read.integer("WOG_ANNOUNCE_MAX_AGE", 86400, 0),
             gap_probes_per_tick=read.integer("WOG_GAP_PROBES", 20, 1),
             site_down_alert_s=read.integer("WOG_SITE_DOWN_ALERT_S", 1800, 0),
+            stats_min_games=read.integer("WOG_STATS_MIN_GAMES", 5, 1),
         )
         dagster_home = read.text("DAGSTER_HOME")
         dagster = DagsterSettings(

@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from wog_assets.cli import bot, database, doctor, operations, pipeline, replay
+from wog_assets.cli import bot, database, doctor, operations, pipeline, replay, stats
 
 
 class _Wog(click.Group):
@@ -62,6 +62,6 @@ def main(verbose: bool) -> None:
     """WOG Arma 3 replay platform: warehouse, Dagster pipeline and Discord bot."""
 
 
-for _area in (database, replay, pipeline, bot, operations, doctor):
+for _area in (database, replay, pipeline, bot, operations, doctor, stats):
     for _command in _area.COMMANDS:
         main.add_command(_command)

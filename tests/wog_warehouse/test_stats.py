@@ -1,0 +1,161 @@
+"""Career statistics on a small history computed by hand (see the comments for every number).
+
+Players: 1 Alpha, 2 Bravo, 5 Echo (WEST); 3 Charlie, 4 Delta (EAST; Delta is WEST in game 103).
+
+- 101 (Mon 2026-03-02, week 10), WEST wins, commanders WEST 1 / EAST 3:
+  1 kills 3 (AK, 100 m) and 4 (SVD, 300 m); 2 teamkills 1 (M4). Bravo survives.
+- 102 (Thu 2026-03-05, week 10), EAST wins, commanders WEST 2 / EAST 3:
+  3 kills 1 (PKM, 50 m) and 2 (PKM, 60 m); 4 kills himself with a grenade (flagged teamkill by
+  the site: still a suicide); Echo dies to an unknown killer. Charlie survives.
+- 103 (2026-04-10, week 15), no winner, commander WEST 1:
+  1 kills 3 (AK, 400 m); 3 kills 4 (AK, 10 m). Alpha survives.
+
+Community: 6 kills over 12 player-games, μ = 0.5; score = (kills + 10 × 0.5) / (games + 10).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from wog_core.models import Commander, Frag, Game, Player, Replay
+from wog_warehouse.replays import refresh_player_directory, write_replay
+from wog_warehouse.stats import (
+    SCORE_PRIOR_GAMES,
+    career,
+    find_player,
+    period_bounds,
+    refresh_careers,
+    refresh_game_stats,
+    rivals_of,
+    top,
+)
+
+NAMES = {1: "Alpha", 2: "Bravo", 3: "Charlie", 4: "Delta", 5: "Echo"}
+
+
+def _game(rid: int, day: dt.date, winner: str | None, commanders: dict[str, int],
+          sides: dict[int, str], frags: list[tuple]) -> Replay:  # fmt: skip
+    start = dt.datetime.combine(day, dt.time(20, 0))
+    players = [Player(pid, side, NAMES[pid], None, None) for pid, side in sides.items()]
+    return Replay(
+        replay_id=rid,
+        game=Game(
+            mission_name=f"m{rid}", mission_id=rid, island="altis", date=day, started_at=start,
+            ended_at=start + dt.timedelta(hours=1), duration_s=3600, winner=winner,
+            players_active=len(players), slots=len(players),
+            side_players={s: list(sides.values()).count(s) for s in set(sides.values())},
+            commanders={s: Commander(pid, NAMES[pid]) for s, pid in commanders.items()},
+        ),
+        players=players,
+        vehicles=[],
+        frags=[
+            Frag(seq, 60 * seq, victim, None, killer, None, weapon, dist, tk)
+            for seq, (killer, victim, weapon, dist, tk) in enumerate(frags, 1)
+        ],
+    )  # fmt: skip
+
+
+HISTORY = [
+    _game(101, dt.date(2026, 3, 2), "WEST", {"WEST": 1, "EAST": 3},
+          {1: "WEST", 2: "WEST", 3: "EAST", 4: "EAST"},
+          [(1, 3, "AK", 100.0, False), (1, 4, "SVD", 300.0, False), (2, 1, "M4", 20.0, True)]),
+    _game(102, dt.date(2026, 3, 5), "EAST", {"WEST": 2, "EAST": 3},
+          {1: "WEST", 2: "WEST", 5: "WEST", 3: "EAST", 4: "EAST"},
+          [(3, 1, "PKM", 50.0, False), (3, 2, "PKM", 60.0, False), (4, 4, "Grenade", 0.0, True),
+           (None, 5, None, None, False)]),
+    _game(103, dt.date(2026, 4, 10), None, {"WEST": 1},
+          {1: "WEST", 3: "EAST", 4: "WEST"},
+          [(1, 3, "AK", 400.0, False), (3, 4, "AK", 10.0, False)]),
+]  # fmt: skip
+
+
+@pytest.fixture
+def history(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> sa.Engine:
+    monkeypatch.setenv("WOG_STATS_MIN_GAMES", "2")
+    for replay in HISTORY:
+        write_replay(engine, replay, f"https://stats.example/games/{replay.replay_id}/")
+    refresh_player_directory(engine, [r.replay_id for r in HISTORY])
+    refresh_game_stats(engine, [r.replay_id for r in HISTORY])
+    refresh_careers(engine, min_games=2)
+    return engine
+
+
+def test_careers_match_the_hand_computed_values(history: sa.Engine) -> None:
+    alpha = career(history, 1)
+    assert alpha == {
+        "player_id": 1, "nickname": "Alpha", "games": 3, "kills": 3, "deaths": 2,
+        "teamkills": 0, "suicides": 0, "survived": 1, "kd": 1.5, "vitality": pytest.approx(1 / 3),
+        "score": pytest.approx(8 / 13), "longest_kill_m": 400.0, "favourite_weapon": "AK",
+        "commander_games": 2, "commander_wins": 1,
+    }  # fmt: skip
+    bravo = career(history, 2)
+    assert (bravo["kills"], bravo["teamkills"], bravo["deaths"], bravo["survived"]) == (0, 1, 1, 1)
+    assert (bravo["kd"], bravo["commander_games"], bravo["commander_wins"]) == (0.0, 1, 0)
+    charlie = career(history, 3)
+    assert (charlie["kills"], charlie["deaths"], charlie["favourite_weapon"]) == (3, 2, "PKM")
+    assert (charlie["commander_games"], charlie["commander_wins"]) == (2, 1)
+    delta = career(history, 4)  # the grenade is a suicide, not a teamkill, whatever the flag
+    assert (delta["deaths"], delta["suicides"], delta["teamkills"], delta["kills"]) == (3, 1, 0, 0)
+    assert delta["vitality"] == 0.0 and delta["score"] == pytest.approx(5 / 13)
+    echo = career(history, 5)  # an unknown killer still counts as a death
+    assert (echo["games"], echo["deaths"], echo["score"]) == (1, 1, pytest.approx(5 / 11))
+    assert SCORE_PRIOR_GAMES == 10
+
+
+def test_leaderboards_rank_densely_and_leave_out_the_unranked(history: sa.Engine) -> None:
+    def board(metric: str, period: str | None = None) -> list[tuple]:
+        return [(r.rank, r.player_id, round(r.value, 4))
+                for r in top(history, metric=metric, min_games=2, period=period)]  # fmt: skip
+
+    assert board("score") == [(1, 1, 0.6154), (1, 3, 0.6154), (2, 2, 0.4167), (3, 4, 0.3846)]
+    assert board("kills") == [(1, 1, 3), (1, 3, 3), (2, 2, 0), (2, 4, 0)]
+    assert board("deaths") == [(1, 4, 3), (2, 1, 2), (2, 3, 2), (3, 2, 1)]
+    assert board("teamkills") == [(1, 2, 1), (2, 1, 0), (2, 3, 0), (2, 4, 0)]
+    assert board("vitality") == [(1, 2, 0.5), (2, 1, 0.3333), (2, 3, 0.3333), (3, 4, 0)]
+    assert board("kills", "2026-W10") == [(1, 1, 2), (1, 3, 2), (2, 2, 0), (2, 4, 0)]
+    assert board("kills", "2026-04") == []  # nobody has two games in April
+    assert period_bounds("2026-W10") == (dt.date(2026, 3, 2), dt.date(2026, 3, 9))
+    assert period_bounds("2026-12") == (dt.date(2026, 12, 1), dt.date(2027, 1, 1))
+    with pytest.raises(ValueError, match="ISO week"):
+        period_bounds("March")
+
+
+def test_rivals(history: sa.Engine) -> None:
+    assert rivals_of(history, 1) == {
+        "nemesis": {"player_id": 3, "nickname": "Charlie", "kills": 1},  # Bravo's TK not counted
+        "favourite_victim": {"player_id": 3, "nickname": "Charlie", "kills": 2},
+    }
+    assert rivals_of(history, 2)["favourite_victim"] is None  # his only kill was a teamkill
+    assert rivals_of(history, 3)["favourite_victim"]["player_id"] == 1  # a tie: lowest id
+    assert rivals_of(history, 4)["nemesis"]["player_id"] == 1  # killed by 1 and 3 once each
+    assert rivals_of(history, 5) == {"nemesis": None, "favourite_victim": None}
+
+
+def test_cli_answers_in_the_documented_json(history: sa.Engine) -> None:
+    from wog_assets.cli import main
+
+    runner = CliRunner()
+    player = runner.invoke(main, ["stats", "player", "alpha", "--json"])
+    assert player.exit_code == 0, player.output
+    assert json.loads(player.stdout)["kills"] == 3
+    board = runner.invoke(
+        main, ["stats", "top", "--metric", "kills", "--period", "2026-W10", "--json"]
+    )
+    assert json.loads(board.stdout)[0] == {
+        "rank": 1,
+        "player_id": 1,
+        "nickname": "Alpha",
+        "value": 2.0,
+    }
+    rivals = runner.invoke(main, ["stats", "rivals", "5", "--json"])
+    assert json.loads(rivals.stdout) == {"nemesis": None, "favourite_victim": None}
+    unknown = runner.invoke(main, ["stats", "player", "Zulu"])
+    assert unknown.exit_code == 2 and "no player called 'Zulu'" in unknown.stderr
+    bad = runner.invoke(main, ["stats", "top", "--period", "March"])
+    assert bad.exit_code == 2 and "ISO week" in bad.output
+    assert find_player(history, "CHARLIE") == 3
