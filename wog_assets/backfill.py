@@ -136,7 +136,27 @@ def run_backfill(
             report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", failure_text(result)))
         if on_batch:
             on_batch(keys_batch, result.success)
+    refresh_stats(defs, instance, report)
     return report
+
+
+def refresh_stats(
+    defs: dg.Definitions, instance: dg.DagsterInstance, report: BackfillReport
+) -> None:
+    """Bring careers and rivals up to date after a backfill's batches (a run of their own)."""
+    from wog_assets.defs.stats import CAREERS_JOB
+
+    try:
+        job = defs.resolve_job_def(CAREERS_JOB)
+    except Exception:  # definitions built without the stats group (tests of one asset set)
+        return
+    tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
+    result = job.execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False, run_config=QUIET
+    )
+    report.runs.append(result.run_id)
+    if not result.success:
+        report.failed_runs.append(("statistics", failure_text(result)))
 
 
 def replay_job(defs: dg.Definitions) -> dg.JobDefinition:
@@ -315,4 +335,5 @@ def run_source_backfill(
         say(
             f"{source_name}: {keys_batch[0]}..{keys_batch[-1]} {'ok' if result.success else 'FAILED'}"
         )
+    refresh_stats(defs, instance, report)
     return report

@@ -12,6 +12,7 @@ from wog_assets.defs.ocap import build_source_definitions
 from wog_assets.defs.resources import default_resources
 from wog_assets.defs.selection import replay_assets
 from wog_assets.defs.sensors import build_new_replays_sensor
+from wog_assets.defs.stats import CAREERS_JOB, build_careers_asset
 from wog_core import settings as wog_settings
 from wog_core.logs import install_log_redaction
 from wog_core.settings import Settings
@@ -33,11 +34,31 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_new_replays_sensor(settings.pipeline.sensor_interval_s, jobs[0]),
         alert_on_failed_game_runs,
     ]
+    upstream = [dg.AssetKey("player_game_stats")]
     for source in settings.sources:
         source_assets, job, sensor = build_source_definitions(source, settings)
         assets += source_assets
         jobs.append(job)
         sensors.append(sensor)
+        upstream.append(dg.AssetKey([source.name, "warehouse"]))
+    careers = build_careers_asset(upstream)
+    assets.append(careers)
+    jobs.append(
+        dg.define_asset_job(
+            CAREERS_JOB,
+            selection=[careers],
+            description="Rebuild careers and rivals from every game's statistics.",
+        )
+    )
+    sensors.append(
+        dg.AutomationConditionSensorDefinition(
+            "stats_automation",
+            target=[careers],
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30,
+            description="Rebuilds careers and rivals once new games' statistics have landed.",
+        )
+    )
     return dg.Definitions(
         assets=assets,
         jobs=jobs,

@@ -41,6 +41,7 @@ def _postmaster_pid(env: dict[str, str]) -> int:
     return int(pid_file.read_text().splitlines()[0])
 
 
+@pytest.mark.slow  # starts and stops an embedded server (~12 s)
 def test_db_upgrade_starts_the_embedded_server_and_later_commands_reuse_it(
     embedded_env: dict[str, str],
 ) -> None:

@@ -110,8 +110,13 @@ def test_definitions_load() -> None:
         "frags",
         "player_directory",
         "notifications",
+        "player_game_stats",
+        "player_careers",
+        "rivals",
     }
     assert defs.resolve_sensor_def("new_replays") is not None
+    assert defs.resolve_sensor_def("stats_automation") is not None
+    assert {j.name for j in defs.jobs} == {"ingest_replays", "refresh_careers"}
 
 
 def test_one_partition_fills_every_table_and_records_raw(

@@ -121,6 +121,7 @@ def test_wog_backfill_submit_records_a_backfill_for_the_daemon(
         assert instance.get_runs() == []  # nothing ran: the daemon will
 
 
+@pytest.mark.slow  # three commands in subprocesses (~22 s)
 def test_wog_announce_and_wog_summary(
     tmp_path: Path, db_url: str, dagster_db: str, engine: sa.Engine
 ) -> None:

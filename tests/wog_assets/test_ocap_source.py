@@ -52,7 +52,10 @@ def test_all_ninety_recordings_load_from_an_ocap_server(
         defs = build_definitions(wog_settings.current())
         report = run_source_backfill(defs, instance, "sg", batch=30)
     assert report.failed_runs == [] and report.problems.lines() == []
-    assert len(report.runs) == 3
+    assert len(report.runs) == 4  # three batches, then the careers brought up to date
+    careers = _rows(engine, "SELECT count(*), sum(games) FROM player_careers WHERE source = 'sg'")
+    players = _rows(engine, "SELECT count(DISTINCT player_id), count(*) FROM players")
+    assert careers == players  # every player of the 90 games has a career, every game counted
 
     games = _rows(engine, "SELECT replay_id, source, mission_name FROM games ORDER BY 1")
     assert len(games) == 90 and {g[1] for g in games} == {"sg"}

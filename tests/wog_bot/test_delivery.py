@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import hikari
+import pytest
 import sqlalchemy as sa
 
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord, Script
@@ -84,6 +85,7 @@ def test_5xx_is_retried_later_with_backoff_then_delivered(
     assert len(discord.channel_messages(111)) == 1
 
 
+@pytest.mark.slow  # hikari's own retries back off for ~18 s
 def test_too_many_transient_failures_end_as_failed(discord: FakeDiscord, engine: sa.Engine) -> None:
     queue_game(engine, 3413, ["channel:111"])
     discord.script("POST /channels/111/messages", Script(500, times=-1))

@@ -52,6 +52,7 @@ from wog_warehouse.queue import enqueue
 from wog_warehouse.raw import load_raw, record_miss, store_game_page, store_replay_json
 from wog_warehouse.replays import RowRejected, load_replay, refresh_player_directory, write_replay
 from wog_warehouse.sources import player_ids_for, register_source, replay_id_for
+from wog_warehouse.stats import refresh_game_stats
 
 
 def partitions_for(source: OcapSource) -> dg.DynamicPartitionsDefinition:
@@ -261,6 +262,7 @@ def build_source_definitions(
             problems.repair(rid, recording.repairs)
             written.append(rid)
         directory = refresh_player_directory(engine, written) if written else {}
+        refresh_game_stats(engine, written)  # the stats group's per-game rows, for careers
         yield dg.MaterializeResult(
             metadata={
                 "replays_written": len(written),
