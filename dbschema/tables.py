@@ -192,7 +192,7 @@ players = Table(
     Column("slot", Text),
     Column("squad", Text),
     _side_check("side"),
-    Index(None, "player_id"),
+    Index(None, "player_id", "replay_id"),  # a player's games in order (directory, careers)
     comment="Who played in each game, on which side and slot.",
 )
 

@@ -131,10 +131,11 @@ def _fields(struct: object) -> dict:
 def refresh_player_directory(
     conn: Connection | Engine, replay_ids: Iterable[int]
 ) -> dict[str, int]:
-    """Recompute the directory and nickname history for everyone who played in ``replay_ids``.
+    """Bring the directory and nickname history up to date for everyone in ``replay_ids``.
 
     Set-based and order-independent: the current nickname is the one from the player's newest
-    game in the warehouse, so backfilling old games never overwrites a newer nickname.
+    game in the warehouse, so backfilling old games never overwrites a newer nickname; the
+    nickname history only grows (a nickname a re-parse no longer finds keeps its entry).
     """
     ids = sorted(set(replay_ids))
     if isinstance(conn, Engine):
@@ -143,18 +144,26 @@ def refresh_player_directory(
     if not ids:
         return {"players": 0, "nicknames": 0}
     params = {"ids": ids}
-    affected = "SELECT DISTINCT player_id FROM players WHERE replay_id = ANY(:ids)"
+    # Only this batch's players, each read through the (player_id, replay_id) index: the
+    # newest and oldest game are one index probe each and the count an index-only scan, so a
+    # batch costs the same at 20 games of history as at 10,000 (a full re-aggregation of each
+    # player's history made a backfill quadratic).
     directory = conn.execute(
         sa.text(
-            f"""
+            """
+            WITH batch AS (SELECT DISTINCT player_id FROM players WHERE replay_id = ANY(:ids))
             INSERT INTO player_directory AS d
                 (player_id, nickname, first_seen_replay, last_seen_replay, games_played, updated_at)
-            SELECT p.player_id,
-                   (array_agg(p.nickname ORDER BY p.replay_id DESC))[1],
-                   min(p.replay_id), max(p.replay_id), count(*), now()
-            FROM players p
-            WHERE p.player_id IN ({affected})
-            GROUP BY p.player_id
+            SELECT b.player_id, newest.nickname, oldest.replay_id, newest.replay_id, n.games, now()
+            FROM batch b
+            CROSS JOIN LATERAL (
+                SELECT nickname, replay_id FROM players p
+                WHERE p.player_id = b.player_id ORDER BY p.replay_id DESC LIMIT 1) newest
+            CROSS JOIN LATERAL (
+                SELECT replay_id FROM players p
+                WHERE p.player_id = b.player_id ORDER BY p.replay_id ASC LIMIT 1) oldest
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS games FROM players p WHERE p.player_id = b.player_id) n
             ON CONFLICT (player_id) DO UPDATE SET
                 nickname = excluded.nickname,
                 first_seen_replay = excluded.first_seen_replay,
@@ -165,15 +174,18 @@ def refresh_player_directory(
         ),
         params,
     )
-    conn.execute(sa.text(f"DELETE FROM player_nicknames WHERE player_id IN ({affected})"), params)
+    # Nickname history grows by this batch's (player, nickname) pairs; re-running is a no-op.
     nicknames = conn.execute(
         sa.text(
-            f"""
-            INSERT INTO player_nicknames (player_id, nickname, first_seen_replay, last_seen_replay)
+            """
+            INSERT INTO player_nicknames AS h
+                (player_id, nickname, first_seen_replay, last_seen_replay)
             SELECT player_id, nickname, min(replay_id), max(replay_id)
-            FROM players
-            WHERE player_id IN ({affected})
+            FROM players WHERE replay_id = ANY(:ids)
             GROUP BY player_id, nickname
+            ON CONFLICT (player_id, nickname) DO UPDATE SET
+                first_seen_replay = least(h.first_seen_replay, excluded.first_seen_replay),
+                last_seen_replay = greatest(h.last_seen_replay, excluded.last_seen_replay)
             """
         ),
         params,

@@ -67,7 +67,7 @@ def test_indexes_serve_the_queries_we_run(engine: sa.Engine) -> None:
 
     assert ["killer_id"] in indexed("frags")
     assert ["victim_id"] in indexed("frags")
-    assert ["player_id"] in indexed("players")
+    assert ["player_id", "replay_id"] in indexed("players")
     assert any(cols[0] == "status" for cols in indexed("notifications"))
 
 
