@@ -1,4 +1,5 @@
-"""Slash commands: /replay id, /last, /top games, /ping — a table of typed handlers.
+"""Slash commands: /replay id, /last, /top games, /player name, /rivals name, /ping — a table of
+typed handlers.
 
 Each :class:`Command` names its handler and its typed options; :func:`build_reply` validates the
 options a user gave against that table and calls the handler (database in, reply out), and
@@ -68,6 +69,23 @@ class IntOption:
         return value
 
 
+@dataclass(frozen=True)
+class TextOption:
+    """A text option (a nickname or id); ``invalid`` is the catalogue key for a missing value."""
+
+    name: str
+    description: str
+    invalid: str
+    required: bool = False
+    max_length: int = 100
+
+    def read(self, given: dict[str, object]) -> str | None:
+        value = given.get(self.name)
+        if not isinstance(value, str) or not value.strip():
+            return None
+        return value.strip()[: self.max_length]
+
+
 Handler = Callable[..., Reply]  # handler(engine, catalogue, **options)
 
 
@@ -76,7 +94,7 @@ class Command:
     name: str
     description: str  # catalogue key
     handler: Handler
-    options: tuple[IntOption, ...] = ()
+    options: tuple[IntOption | TextOption, ...] = ()
 
 
 def _replay(engine: Engine, t: Catalogue, *, replay_id: int) -> Reply:
@@ -118,6 +136,67 @@ def top_command(engine: Engine, t: Catalogue, games: int) -> Reply:
     return Reply(embeds=[embed])
 
 
+def _who(engine: Engine, t: Catalogue, name: str) -> int | Reply:
+    """The player a name or id means, or the ephemeral reply saying why there is none."""
+    shown = limits.shorten(name, 64)
+    try:
+        return store.find_player(engine, name)
+    except store.UnknownPlayer as exc:
+        key = (
+            "cmd_player_ambiguous"
+            if "players have been called" in str(exc)
+            else "cmd_player_unknown"
+        )
+        return Reply(content=t(key, name=shown), ephemeral=True)
+
+
+def player_command(engine: Engine, t: Catalogue, name: str) -> Reply:
+    """A player's career card (from the career statistics, never recomputed here)."""
+    who = _who(engine, t, name)
+    if isinstance(who, Reply):
+        return who
+    record = store.career(engine, who)
+    if record is None:
+        return Reply(content=t("cmd_player_unknown", name=limits.shorten(name, 64)), ephemeral=True)
+    nick = escape_markdown(limits.shorten(record["nickname"], 64))
+    embed = hikari.Embed(title=t("career_title", name=nick), color=COLOUR)
+    longest = record["longest_kill_m"]
+    rows = [
+        ("career_games", str(record["games"])),
+        ("career_kills", f"{record['kills']} / {record['deaths']} / {record['teamkills']}"),
+        ("career_kd", f"{record['kd']:.2f}"),
+        ("career_vitality", f"{record['vitality']:.0%}"),
+        ("career_score", f"{record['score']:.2f}"),
+        ("career_longest", f"{longest:.0f} m" if longest is not None else "—"),
+        ("career_weapon", escape_markdown(limits.shorten(record["favourite_weapon"] or "—", 64))),
+        ("career_command", f"{record['commander_games']} / {record['commander_wins']}"),
+    ]
+    for key, value in rows:
+        embed.add_field(t(key), value, inline=True)
+    return Reply(embeds=[embed])
+
+
+def rivals_command(engine: Engine, t: Catalogue, name: str) -> Reply:
+    """Who killed the player most and whom they killed most."""
+    who = _who(engine, t, name)
+    if isinstance(who, Reply):
+        return who
+    found = store.rivals_of(engine, who)
+    record = store.career(engine, who)
+    nick = escape_markdown(limits.shorten(record["nickname"] if record else name, 64))
+    embed = hikari.Embed(title=t("rivals_title", name=nick), color=COLOUR)
+    for key, field_key in (("nemesis", "rivals_nemesis"), ("favourite_victim", "rivals_victim")):
+        rival = found[key]
+        value = (
+            t("rivals_line", name=escape_markdown(limits.shorten(rival["nickname"] or "?", 64)),
+              kills=rival["kills"])
+            if rival
+            else t("rivals_nobody")
+        )  # fmt: skip
+        embed.add_field(t(field_key), value, inline=True)
+    return Reply(embeds=[embed])
+
+
 def ping_command(engine: Engine, t: Catalogue) -> Reply:
     return Reply(content=t("cmd_pong"), ephemeral=True)
 
@@ -151,6 +230,18 @@ COMMANDS: dict[str, Command] = {
                 ),
             ),
         ),
+        Command(
+            "player",
+            "cmd_player",
+            player_command,
+            (TextOption("name", "cmd_name", "cmd_name_invalid", required=True),),
+        ),
+        Command(
+            "rivals",
+            "cmd_rivals",
+            rivals_command,
+            (TextOption("name", "cmd_name", "cmd_name_invalid", required=True),),
+        ),
         Command("ping", "cmd_ping", ping_command),
     )
 }
@@ -164,12 +255,16 @@ def build_reply(
     command = COMMANDS.get(name)
     if command is None:
         return Reply(content=t("cmd_unknown", name=name), ephemeral=True)
-    values: dict[str, int] = {}
+    values: dict[str, int | str] = {}
     for option in command.options:
         value = option.read(options)
         if value is None:
-            text = t(option.invalid, low=option.min_value, high=option.max_value)
-            return Reply(content=text, ephemeral=True)
+            bounds = (
+                {"low": option.min_value, "high": option.max_value}
+                if isinstance(option, IntOption)
+                else {}
+            )
+            return Reply(content=t(option.invalid, **bounds), ephemeral=True)
         values[option.name] = value
     return command.handler(engine, t, **values)
 
@@ -190,15 +285,21 @@ async def register_commands(rest: hikari.api.RESTClient, settings: BotSettings) 
         builder.set_description_localizations(localizations)
         for option in command.options:
             option_description, option_localizations = _localized(option.description)
+            if isinstance(option, TextOption):
+                typed = {"type": hikari.OptionType.STRING, "max_length": option.max_length}
+            else:
+                typed = {
+                    "type": hikari.OptionType.INTEGER,
+                    "min_value": option.min_value,
+                    "max_value": option.max_value,
+                }
             builder.add_option(
                 hikari.CommandOption(
-                    type=hikari.OptionType.INTEGER,
                     name=option.name,
                     description=option_description,
                     description_localizations=option_localizations,
                     is_required=option.required,
-                    min_value=option.min_value,
-                    max_value=option.max_value,
+                    **typed,
                 )
             )
         builders.append(builder)

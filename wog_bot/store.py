@@ -13,8 +13,17 @@ from sqlalchemy.engine import Engine
 
 from wog_assets.summary import dense_ranks
 from wog_warehouse.replays import latest_replay_id
+from wog_warehouse.stats import UnknownPlayer, career, find_player, rivals_of
 
-__all__ = ["KillerRow", "latest_replay_id", "top_killers"]
+__all__ = [
+    "KillerRow",
+    "UnknownPlayer",
+    "career",
+    "find_player",
+    "latest_replay_id",
+    "rivals_of",
+    "top_killers",
+]
 
 TOP_ROWS = 10
 

@@ -87,9 +87,38 @@ def test_commands_are_registered_with_discord() -> None:
         put = next(r for r in discord.requests if r.method == "PUT")
     assert put.path.endswith("/guilds/777/commands")
     by_name = {c["name"]: c for c in discord.commands}
-    assert set(by_name) == {"replay", "last", "top", "ping"}
+    assert set(by_name) == {"replay", "last", "top", "player", "rivals", "ping"}
+    assert by_name["player"]["options"][0]["type"] == 3  # a string: a nickname or an id
     assert (
         by_name["replay"]["options"][0]["name"] == "id"
         and by_name["replay"]["options"][0]["required"] is True
     )
     assert by_name["top"]["options"][0]["max_value"] == 500
+
+
+def test_player_and_rivals_read_the_career_statistics(engine: sa.Engine) -> None:
+    from tests.wog_warehouse.test_stats import HISTORY
+    from wog_warehouse.replays import refresh_player_directory, write_replay
+    from wog_warehouse.stats import refresh_careers, refresh_game_stats
+
+    for replay in HISTORY:
+        write_replay(engine, replay, f"https://stats.example/games/{replay.replay_id}/")
+    ids = [r.replay_id for r in HISTORY]
+    refresh_player_directory(engine, ids)
+    refresh_game_stats(engine, ids)
+    refresh_careers(engine, min_games=2)
+
+    card = build_reply("player", {"name": "alpha"}, engine, RU)
+    fields = {f.name: f.value for f in card.embeds[0].fields}
+    assert card.embeds[0].title == "🎖️ Alpha" and not card.ephemeral
+    assert fields["Убийства / смерти / тимкиллы"] == "3 / 2 / 0"
+    assert fields["K/D"] == "1.50" and fields["Живучесть"] == "33%"
+    assert fields["Любимое оружие"] == "AK" and fields["Командовал / побед"] == "2 / 1"
+    rivals = build_reply("rivals", {"name": "1"}, engine, RU)
+    fields = {f.name: f.value for f in rivals.embeds[0].fields}
+    assert fields == {"Чаще всех убивал его": "Charlie — 1", "Чаще всех убивал он": "Charlie — 2"}
+    nobody = build_reply("rivals", {"name": "Echo"}, engine, RU)
+    assert {f.value for f in nobody.embeds[0].fields} == {"никто"}
+    unknown = build_reply("player", {"name": "@everyone"}, engine, RU)
+    assert unknown.ephemeral and unknown.content == "Игрок «@everyone» не найден."
+    assert build_reply("player", {"name": "  "}, engine, RU).ephemeral

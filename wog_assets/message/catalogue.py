@@ -94,6 +94,42 @@ _STRINGS: dict[str, dict[str, str]] = {
         "en": "Something went wrong; please try again later.",
     },
     "cmd_unknown": {"ru": "Неизвестная команда: {name}", "en": "Unknown command: {name}"},
+    "cmd_player": {"ru": "Карьера игрока", "en": "A player's career"},
+    "cmd_rivals": {
+        "ru": "Кто убивал игрока чаще всех и кого он",
+        "en": "Who killed a player most, and whom they killed most",
+    },
+    "cmd_name": {
+        "ru": "Ник (нынешний или прежний) или номер игрока",
+        "en": "Nickname (current or past) or player id",
+    },
+    "cmd_name_invalid": {
+        "ru": "Укажите ник или номер игрока.",
+        "en": "Give a nickname or a player id.",
+    },
+    "cmd_player_unknown": {"ru": "Игрок «{name}» не найден.", "en": "No player «{name}» found."},
+    "cmd_player_ambiguous": {
+        "ru": "Ник «{name}» носили несколько игроков — укажите номер.",
+        "en": "Several players have been called «{name}»: give an id.",
+    },
+    "career_title": {"ru": "🎖️ {name}", "en": "🎖️ {name}"},
+    "career_games": {"ru": "Игры", "en": "Games"},
+    "career_kills": {"ru": "Убийства / смерти / тимкиллы", "en": "Kills / deaths / teamkills"},
+    "career_kd": {"ru": "K/D", "en": "K/D"},
+    "career_vitality": {"ru": "Живучесть", "en": "Vitality"},
+    "career_score": {"ru": "Рейтинг", "en": "Score"},
+    "career_longest": {"ru": "Самое дальнее убийство", "en": "Longest kill"},
+    "career_weapon": {"ru": "Любимое оружие", "en": "Favourite weapon"},
+    "career_command": {"ru": "Командовал / побед", "en": "Commanded / won"},
+    "career_unranked": {
+        "ru": "Меньше {n} игр — вне рейтинга",
+        "en": "Fewer than {n} games: not ranked",
+    },
+    "rivals_title": {"ru": "⚔️ Соперники: {name}", "en": "⚔️ Rivals: {name}"},
+    "rivals_nemesis": {"ru": "Чаще всех убивал его", "en": "Nemesis"},
+    "rivals_victim": {"ru": "Чаще всех убивал он", "en": "Favourite victim"},
+    "rivals_line": {"ru": "{name} — {kills}", "en": "{name} — {kills}"},
+    "rivals_nobody": {"ru": "никто", "en": "nobody"},
 }
 
 VEHICLE_LABELS: dict[str, dict[str, str]] = {
