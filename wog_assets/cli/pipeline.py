@@ -102,7 +102,10 @@ def backfill_cmd(
         warehouse = engine()
         missing = missing_ids(warehouse, first, last)
         prune_missing_partitions(instance, warehouse, missing)
-    click.echo(f"{len(report.runs)} run(s), tag wog/backfill={report.backfill_id}")
+    click.echo(
+        f"{len(report.runs)} run(s) (the last brings the statistics up to date), "
+        f"tag wog/backfill={report.backfill_id}"
+    )
     if missing:
         shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
         click.echo(f"{len(missing)} id(s) not on the site (recorded in replay_misses): {shown}")
