@@ -8,10 +8,14 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wog_assets.cli.common import dagster_environment, engine, settings
+
+if TYPE_CHECKING:
+    from wog_assets.backfill import BackfillReport
 
 
 @click.command("backfill")
@@ -109,13 +113,7 @@ def backfill_cmd(
     if missing:
         shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
         click.echo(f"{len(missing)} id(s) not on the site (recorded in replay_misses): {shown}")
-    for line in report.problems.lines():
-        click.echo(line, err=True)
-    for span, error in report.failed_runs:
-        first_line = error.splitlines()[0] if error else "run failed"
-        click.echo(f"FAILED run {span}: {first_line}", err=True)
-    if report.failed_runs:
-        sys.exit(1)
+    _report_problems(report)
 
 
 def _source_backfill(source_name: str, batch: int | None) -> None:
@@ -150,6 +148,12 @@ def _source_backfill(source_name: str, batch: int | None) -> None:
         f"{report.partitions} recording(s) in {len(report.runs)} run(s), "
         f"tag wog/backfill={report.backfill_id}"
     )
+    _report_problems(report)
+
+
+def _report_problems(report: BackfillReport) -> None:
+    """Every rejected or repaired replay and every failed run, one line each; exit 1 on a
+    failed run (what else was loaded stays loaded)."""
     for line in report.problems.lines():
         click.echo(line, err=True)
     for span, error in report.failed_runs:
