@@ -41,7 +41,7 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "suppressed")
-NOTIFICATION_KINDS = ("game", "alert")
+NOTIFICATION_KINDS = ("game", "alert", "digest")
 
 
 def _side_check(column: str, *, nullable: bool = False) -> CheckConstraint:
@@ -305,6 +305,43 @@ rivals = Table(
     comment="Who killed each player most (nemesis) and whom they killed most.",
 )
 
+leaderboards = Table(
+    "leaderboards",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("period", String(8), primary_key=True, comment="2026-03 (month) or 2026-W10 (ISO week)"),
+    Column("board", String(16), primary_key=True),
+    Column("player_id", BigInteger, primary_key=True),
+    Column("rank", Integer, nullable=False, comment="Dense rank, highest value first"),
+    Column("value", Float, nullable=False),
+    Column("games", Integer, nullable=False, comment="Games in the period (commanders: commanded)"),
+    Index(None, "source", "period", "board", "rank"),
+    comment="Each period's tables: score, kills, deaths, teamkills, vitality, longest kill, "
+    "commanders.",
+)
+
+nominations = Table(
+    "nominations",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("award", String(16), primary_key=True),
+    Column("player_id", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("replay_id", BigInteger, comment="The game of a one-game record"),
+    comment="Each period's nominations, one winner each (ties broken as the README says).",
+)
+
+stats_stale = Table(
+    "stats_stale",
+    metadata,
+    Column("kind", String(8), primary_key=True, comment="'player' or 'period'"),
+    Column("key", Text, primary_key=True, comment="A player id or a period"),
+    Column("marked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("kind IN ('player', 'period')", name="kind_known"),
+    comment="Players and periods whose careers or leaderboards wait for a refresh.",
+)
+
 notifications = Table(
     "notifications",
     metadata,
@@ -317,7 +354,11 @@ notifications = Table(
     ),
     Column("target", Text, nullable=False, comment="Channel id or webhook id"),
     Column("kind", String(16), nullable=False, server_default="game"),
-    Column("dedupe_key", Text, comment="What an alert is about; each is queued once per target"),
+    Column(
+        "dedupe_key",
+        Text,
+        comment="What an alert or digest is about; each is queued once per target",
+    ),
     Column("note", Text, comment="How a sent message differed, e.g. posted without the chart"),
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("payload", JSONB, nullable=False, comment="Message body as hikari would send it"),

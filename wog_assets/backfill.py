@@ -143,20 +143,51 @@ def run_backfill(
 def refresh_stats(
     defs: dg.Definitions, instance: dg.DagsterInstance, report: BackfillReport
 ) -> None:
-    """Bring careers and rivals up to date after a backfill's batches (a run of their own)."""
-    from wog_assets.defs.stats import CAREERS_JOB
+    """Bring the statistics up to date after a backfill's batches: careers and rivals, then one
+    ranged run per partition set for the weeks and months whose games changed. Periods a
+    backfill completes are computed, never posted (only the digest schedules post)."""
+    from dbschema.connection import create_engine
+    from wog_assets.defs.stats import CAREERS_JOB, LEADERBOARD_JOBS, stale_ranges
 
     try:
-        job = defs.resolve_job_def(CAREERS_JOB)
+        careers = defs.resolve_job_def(CAREERS_JOB)
     except Exception:  # definitions built without the stats group (tests of one asset set)
         return
     tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
-    result = job.execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False, run_config=QUIET
+    runs = [(careers, {}, "statistics")]
+    engine = create_engine()  # the warehouse the definitions' resource points at
+    try:
+        for kind, (first, last, _) in stale_ranges(engine).items():
+            runs.append((defs.resolve_job_def(LEADERBOARD_JOBS[kind]),
+                         {RANGE_START: first, RANGE_END: last}, f"{kind} leaderboards"))  # fmt: skip
+    finally:
+        engine.dispose()
+    for job, extra, what in runs:
+        result = job.execute_in_process(
+            instance=instance, tags={**tags, **extra}, raise_on_error=False, run_config=QUIET
+        )
+        report.runs.append(result.run_id)
+        if not result.success:
+            report.failed_runs.append((what, failure_text(result)))
+
+
+def announce_digest(defs: dg.Definitions, instance: dg.DagsterInstance, period: str) -> str:
+    """Queue ``period``'s digest (``2026-W48``: the week's tables; ``2026-11``: the month's
+    nominations) again for every target — its tables first brought current; returns the run id."""
+    from wog_assets.defs.assets import TRIGGER_TAG
+    from wog_assets.defs.stats import DIGEST_JOBS, key_of_period
+
+    kind, key = key_of_period(period)
+    result = defs.resolve_job_def(DIGEST_JOBS[kind]).execute_in_process(
+        instance=instance,
+        partition_key=key,
+        tags={TRIGGER_TAG: "announce", **process_tags()},
+        raise_on_error=False,
+        run_config=QUIET,
     )
-    report.runs.append(result.run_id)
     if not result.success:
-        report.failed_runs.append(("statistics", failure_text(result)))
+        raise AnnounceFailed(f"digest {period} could not be announced: {failure_text(result)}")
+    return result.run_id
 
 
 def replay_job(defs: dg.Definitions) -> dg.JobDefinition:

@@ -12,7 +12,7 @@ from wog_assets.defs.ocap import build_source_definitions
 from wog_assets.defs.resources import default_resources
 from wog_assets.defs.selection import replay_assets
 from wog_assets.defs.sensors import build_new_replays_sensor
-from wog_assets.defs.stats import CAREERS_JOB, build_careers_asset
+from wog_assets.defs.stats import CAREERS_JOB, build_careers_asset, build_period_definitions
 from wog_core import settings as wog_settings
 from wog_core.logs import install_log_redaction
 from wog_core.settings import Settings
@@ -59,10 +59,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             description="Rebuilds careers and rivals once new games' statistics have landed.",
         )
     )
+    period_assets, period_jobs, period_triggers = build_period_definitions(upstream)
+    assets += period_assets
+    jobs += period_jobs
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
-        sensors=sensors,
+        sensors=sensors + [t for t in period_triggers if isinstance(t, dg.SensorDefinition)],
+        schedules=[t for t in period_triggers if isinstance(t, dg.ScheduleDefinition)],
         resources=default_resources(settings),
         executor=dg.in_process_executor,
     )

@@ -208,9 +208,9 @@ class Dispatcher:
             error = redact(describe(exc), self.settings)
             if is_permanent(exc):
                 log.error(
-                    "notification %s (replay %s → %s) failed: %s",
+                    "notification %s (%s → %s) failed: %s",
                     claimed.id,
-                    claimed.replay_id,
+                    claimed.about,
                     claimed.target,
                     error,
                 )
@@ -218,15 +218,15 @@ class Dispatcher:
                 await self._alert_failed(claimed, error)
             elif claimed.attempts >= self.settings.max_attempts:
                 error = f"gave up after {claimed.attempts} attempts; last: {error}"
-                log.error("notification %s (replay %s) %s", claimed.id, claimed.replay_id, error)
+                log.error("notification %s (%s) %s", claimed.id, claimed.about, error)
                 await asyncio.to_thread(queue.mark_failed, self.engine, claimed, error)
                 await self._alert_failed(claimed, error)
             else:
                 delay = self.backoff(claimed.attempts)
                 log.warning(
-                    "notification %s (replay %s): %s; retry in %.0fs",
+                    "notification %s (%s): %s; retry in %.0fs",
                     claimed.id,
-                    claimed.replay_id,
+                    claimed.about,
                     error,
                     delay,
                 )
@@ -239,9 +239,9 @@ class Dispatcher:
         )
         self.delivered += 1
         log.info(
-            "notification %s: replay %s posted to %s (message %s)",
+            "notification %s: %s posted to %s (message %s)",
             claimed.id,
-            claimed.replay_id,
+            claimed.about,
             claimed.target,
             message_id,
         )
@@ -257,7 +257,7 @@ class Dispatcher:
             return  # an alert that cannot be posted is logged, never alerted about again
         await self._alert(
             f"failed:{claimed.id}",
-            f"❌ The message for game {claimed.replay_id} to {claimed.target} failed for good: "
+            f"❌ The message for {claimed.about} to {claimed.target} failed for good: "
             f"{error}. Fix it, then `wog notifications retry {claimed.id}`.",
         )
 

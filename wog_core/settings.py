@@ -73,6 +73,9 @@ class SourceSettings:
         return dataclasses.replace(current().source, **overrides)
 
 
+DIGEST_KINDS = ("weekly", "monthly")
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """What the sensor, backfills and the message do (``WOG_MIN_PLAYERS``, …)."""
@@ -88,6 +91,7 @@ class PipelineSettings:
     gap_probes_per_tick: int = 20  # ids probed per sensor tick to recover a gap in the list
     site_down_alert_s: int = 1800  # the admin is told when the site is down this long
     stats_min_games: int = 5  # fewer games: listed in the statistics, not ranked
+    digests: frozenset[str] = frozenset(DIGEST_KINDS)  # posted by the schedule; others suppressed
 
 
 @dataclass(frozen=True)
@@ -368,6 +372,7 @@ class Settings:
             gap_probes_per_tick=read.integer("WOG_GAP_PROBES", 20, 1),
             site_down_alert_s=read.integer("WOG_SITE_DOWN_ALERT_S", 1800, 0),
             stats_min_games=read.integer("WOG_STATS_MIN_GAMES", 5, 1),
+            digests=_digests(read.text("WOG_DIGESTS")),
         )
         dagster_home = read.text("DAGSTER_HOME")
         dagster = DagsterSettings(
@@ -407,6 +412,22 @@ class Settings:
             sources=load_sources(Path(sources_file)) if sources_file else (),
             variables_set=frozenset(k for k, v in env.items() if v.strip()),
         )
+
+
+def _digests(value: str | None) -> frozenset[str]:
+    """``WOG_DIGESTS``: unset = both; ``none`` or ``off`` = neither; else a comma list."""
+    if value is None:
+        return frozenset(DIGEST_KINDS)
+    words = {w.strip().lower() for w in value.split(",") if w.strip()}
+    if words <= {"none", "off"}:
+        return frozenset()
+    unknown = words - set(DIGEST_KINDS)
+    if unknown:
+        raise SettingsError(
+            f"WOG_DIGESTS: unknown digest {', '.join(sorted(unknown))}; "
+            f"give {', '.join(DIGEST_KINDS)} or none"
+        )
+    return frozenset(words)
 
 
 def _url_password(url: str | None) -> str | None:

@@ -62,6 +62,8 @@ class Claimed:
     attachment: bytes | None
     attempts: int
     claimed_at: dt.datetime
+    kind: str = "game"
+    dedupe_key: str | None = None
 
     @property
     def nonce(self) -> str:
@@ -70,7 +72,12 @@ class Claimed:
 
     @property
     def is_alert(self) -> bool:
-        return self.replay_id is None
+        return self.kind == "alert"
+
+    @property
+    def about(self) -> str:
+        """What the message is about, for logs and alerts: ``game 3413`` or the digest's key."""
+        return f"game {self.replay_id}" if self.replay_id is not None else str(self.dedupe_key)
 
 
 _CLAIMED_COLUMNS = (
@@ -81,6 +88,8 @@ _CLAIMED_COLUMNS = (
     n.c.attachment,
     n.c.attempts,
     n.c.claimed_at,
+    n.c.kind,
+    n.c.dedupe_key,
 )
 
 
@@ -176,6 +185,77 @@ def enqueue_alert(engine: Engine, key: str, text: str, targets: list[str]) -> li
         if queued:
             _notify(conn, key)
     return queued
+
+
+class DigestMode(StrEnum):
+    """How :func:`enqueue_digest` treats a digest."""
+
+    SCHEDULED = "scheduled"  # the schedule's tick: pending, once per key and target, ever
+    OFF = "off"  # the tick with digests turned off: stored suppressed, once, never posted
+    REPOST = "repost"  # ``wog announce --digest``: pending again, whatever happened before
+
+
+def enqueue_digest(
+    engine: Engine,
+    key: str,
+    targets: list[str],
+    payload: dict,
+    attachment: bytes | None,
+    mode: DigestMode,
+) -> dict[str, str]:
+    """Queue a digest (``key`` like ``digest:wog:2026-W48``) for each target; returns each
+    target's resulting status.
+
+    A scheduled digest already queued for a target is left alone — whatever its status — so a
+    tick that runs twice, or a restart, never posts it twice. A repost makes the row pending
+    again with the new message (unless it is being sent right now); a row already sent is kept
+    as history under ``<key>#<row id>`` and a new row takes the key, so the new post carries a
+    new nonce (Discord would otherwise hand back the earlier message).
+    """
+    status = Status.SUPPRESSED if mode is DigestMode.OFF else Status.PENDING
+    result: dict[str, str] = {}
+    with engine.begin() as conn:
+        for target in targets:
+            if mode is DigestMode.REPOST:
+                conn.execute(
+                    sa.update(n)
+                    .where(n.c.dedupe_key == key, n.c.target == target, n.c.status == Status.SENT)
+                    .values(dedupe_key=key + "#" + sa.cast(n.c.id, sa.Text))
+                )
+            stmt = pg_insert(n).values(
+                kind="digest",
+                dedupe_key=key,
+                target=target,
+                status=status,
+                payload=payload,
+                attachment=attachment,
+            )
+            if mode is DigestMode.REPOST:
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[n.c.dedupe_key, n.c.target],
+                    set_={
+                        "payload": stmt.excluded.payload,
+                        "attachment": stmt.excluded.attachment,
+                        "status": Status.PENDING,
+                        "attempts": 0,
+                        "last_error": None,
+                        "next_attempt_at": None,
+                        "updated_at": sa.func.now(),
+                    },
+                    where=n.c.status != Status.SENDING,
+                )
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=[n.c.dedupe_key, n.c.target])
+            if conn.execute(stmt.returning(n.c.id)).scalar() is None:
+                found = conn.execute(
+                    sa.select(n.c.status).where(n.c.dedupe_key == key, n.c.target == target)
+                ).scalar_one()
+                result[target] = found if mode is DigestMode.REPOST else f"already {found}"
+            else:
+                result[target] = status
+        if Status.PENDING in result.values():
+            _notify(conn, key)
+    return result
 
 
 def mark_announced_elsewhere(engine: Engine, replay_ids: list[int], note: str) -> int:

@@ -19,8 +19,9 @@ The definitions (README, "Career statistics") live here and only here:
 - a period holds the games whose start date (Moscow time, as the site gives it) falls in it:
   ``2026-03`` (a month) or ``2026-W10`` (an ISO week).
 
-Every statement works on sets (no Python loop over history); the per-game rows are replaced
-per replay, careers and rivals are rebuilt per source.
+Every statement works on sets (no Python loop over history). The per-game rows are replaced per
+replay and mark their players and periods stale (``stats_stale``); careers, rivals and the
+period tables are redone for what is stale, or rebuilt in full.
 """
 
 from __future__ import annotations
@@ -83,42 +84,60 @@ WHERE p.replay_id = ANY(:ids)
 """
 
 
+_MARK_STALE = """
+INSERT INTO stats_stale (kind, key)
+SELECT 'player', player_id::text FROM player_game_stats WHERE replay_id = ANY(:ids)
+UNION SELECT 'period', to_char(played_on, 'IYYY-"W"IW') FROM player_game_stats
+      WHERE replay_id = ANY(:ids)
+UNION SELECT 'period', to_char(played_on, 'YYYY-MM') FROM player_game_stats
+      WHERE replay_id = ANY(:ids)
+ON CONFLICT DO NOTHING
+"""
+
+
 def refresh_game_stats(conn: Connection | Engine, replay_ids: list[int]) -> int:
-    """Replace the per-game rows of ``replay_ids``; returns how many were written."""
+    """Replace the per-game rows of ``replay_ids``; returns how many were written.
+
+    The players and periods of the old rows and of the new ones are marked stale (same
+    transaction), so the next :func:`refresh_careers` and :func:`refresh_leaderboards` redo
+    exactly them.
+    """
     if isinstance(conn, Engine):
         with conn.begin() as c:
             return refresh_game_stats(c, replay_ids)
     ids = sorted(set(replay_ids))
     if not ids:
         return 0
+    conn.execute(sa.text(_MARK_STALE), {"ids": ids})
     conn.execute(sa.text("DELETE FROM player_game_stats WHERE replay_id = ANY(:ids)"), {"ids": ids})
-    return conn.execute(sa.text(_GAME_STATS), {"ids": ids}).rowcount
+    written = conn.execute(sa.text(_GAME_STATS), {"ids": ids}).rowcount
+    conn.execute(sa.text(_MARK_STALE), {"ids": ids})
+    return written
 
 
+# Careers and rivals of the players in :players (a bigint[]); the full rebuild passes every one.
 _CAREERS = """
-WITH mean AS (
-    SELECT source, sum(kills)::float8 / nullif(count(*), 0) AS mu
-    FROM player_game_stats GROUP BY source
-), fav_weapon AS (  -- the weapon of most of their kills (ties: alphabetical)
+WITH fav_weapon AS (  -- the weapon of most of their kills (ties: alphabetical)
     SELECT DISTINCT ON (killer_id) killer_id AS player_id, weapon
     FROM frags
-    WHERE killer_id IS NOT NULL AND killer_id <> victim_id AND NOT is_teamkill
+    WHERE killer_id = ANY(:players) AND killer_id <> victim_id AND NOT is_teamkill
           AND weapon IS NOT NULL
     GROUP BY killer_id, weapon
     ORDER BY killer_id, count(*) DESC, weapon
 ), fav_side AS (
     SELECT DISTINCT ON (player_id) player_id, side
     FROM player_game_stats
+    WHERE player_id = ANY(:players)
     GROUP BY player_id, side
     ORDER BY player_id, count(*) DESC, side
 ), totals AS (
-    SELECT player_id, source, count(*) AS games, sum(kills) AS kills, sum(deaths) AS deaths,
-           sum(teamkills) AS teamkills, sum(suicides) AS suicides,
+    SELECT player_id, min(source) AS source, count(*) AS games, sum(kills) AS kills,
+           sum(deaths) AS deaths, sum(teamkills) AS teamkills, sum(suicides) AS suicides,
            count(*) FILTER (WHERE survived) AS survived, max(longest_kill_m) AS longest_kill_m,
            count(*) FILTER (WHERE was_commander) AS commander_games,
            count(*) FILTER (WHERE commander_won) AS commander_wins,
            min(played_on) AS first_game, max(played_on) AS last_game
-    FROM player_game_stats GROUP BY player_id, source
+    FROM player_game_stats WHERE player_id = ANY(:players) GROUP BY player_id
 )
 INSERT INTO player_careers (
     player_id, source, nickname, games, kills, deaths, teamkills, suicides, survived, kd,
@@ -127,29 +146,39 @@ INSERT INTO player_careers (
 SELECT t.player_id, t.source, coalesce(pd.nickname, '?'), t.games, t.kills, t.deaths,
        t.teamkills, t.suicides, t.survived,
        t.kills::float8 / greatest(t.deaths, 1), t.kills::float8 / t.games,
-       t.survived::float8 / t.games,
-       (t.kills + :prior * coalesce(m.mu, 0)) / (t.games + :prior),
-       t.longest_kill_m, fw.weapon, fs.side, t.commander_games, t.commander_wins,
-       t.first_game, t.last_game, t.games >= :min_games
+       t.survived::float8 / t.games, 0, t.longest_kill_m, fw.weapon, fs.side,
+       t.commander_games, t.commander_wins, t.first_game, t.last_game, t.games >= :min_games
 FROM totals t
-JOIN mean m ON m.source = t.source
 LEFT JOIN player_directory pd ON pd.player_id = t.player_id
 LEFT JOIN fav_weapon fw ON fw.player_id = t.player_id
 LEFT JOIN fav_side fs ON fs.player_id = t.player_id
 """
 
+# The community mean moves with every game, so every score of the touched sources is redone
+# (one pass over the careers, not over history: the sums live in the careers themselves).
+_SCORES = """
+WITH mean AS (
+    SELECT source, sum(kills)::float8 / sum(games) AS mu
+    FROM player_careers WHERE source = ANY(:sources) GROUP BY source
+)
+UPDATE player_careers c SET score = (c.kills + :prior * m.mu) / (c.games + :prior)
+FROM mean m WHERE c.source = m.source
+"""
+
 _RIVALS = """
-WITH pairs AS (
-    SELECT killer_id, victim_id, count(*) AS n
+WITH nemesis AS (
+    SELECT DISTINCT ON (victim_id) victim_id AS player_id, killer_id, count(*) AS n
     FROM frags
-    WHERE killer_id IS NOT NULL AND killer_id <> victim_id AND NOT is_teamkill
-    GROUP BY 1, 2
-), nemesis AS (
-    SELECT DISTINCT ON (victim_id) victim_id AS player_id, killer_id, n
-    FROM pairs ORDER BY victim_id, n DESC, killer_id
+    WHERE victim_id = ANY(:players) AND killer_id IS NOT NULL AND killer_id <> victim_id
+          AND NOT is_teamkill
+    GROUP BY victim_id, killer_id
+    ORDER BY victim_id, count(*) DESC, killer_id
 ), victim AS (
-    SELECT DISTINCT ON (killer_id) killer_id AS player_id, victim_id, n
-    FROM pairs ORDER BY killer_id, n DESC, victim_id
+    SELECT DISTINCT ON (killer_id) killer_id AS player_id, victim_id, count(*) AS n
+    FROM frags
+    WHERE killer_id = ANY(:players) AND killer_id <> victim_id AND NOT is_teamkill
+    GROUP BY killer_id, victim_id
+    ORDER BY killer_id, count(*) DESC, victim_id
 )
 INSERT INTO rivals (player_id, nemesis_id, nemesis_kills, victim_id, victim_kills)
 SELECT coalesce(ne.player_id, vi.player_id), ne.killer_id, ne.n, vi.victim_id, vi.n
@@ -157,18 +186,200 @@ FROM nemesis ne FULL JOIN victim vi ON vi.player_id = ne.player_id
 """
 
 
-def refresh_careers(conn: Connection | Engine, *, min_games: int) -> dict[str, int]:
-    """Rebuild careers and rivals from the per-game rows and the frags (one transaction)."""
+def refresh_careers(
+    conn: Connection | Engine, *, min_games: int, full: bool = False
+) -> dict[str, int]:
+    """Redo the careers and rivals of the stale players (``full``: of every player), and every
+    score of their sources; one transaction. Returns the rows written and players redone."""
     if isinstance(conn, Engine):
         with conn.begin() as c:
-            return refresh_careers(c, min_games=min_games)
-    conn.execute(sa.text("DELETE FROM player_careers"))
-    careers = conn.execute(
-        sa.text(_CAREERS), {"prior": SCORE_PRIOR_GAMES, "min_games": min_games}
-    ).rowcount
-    conn.execute(sa.text("DELETE FROM rivals"))
-    rivals = conn.execute(sa.text(_RIVALS)).rowcount
-    return {"careers": careers, "rivals": rivals}
+            return refresh_careers(c, min_games=min_games, full=full)
+    if full:
+        conn.execute(sa.text("DELETE FROM stats_stale WHERE kind = 'player'"))
+        players = list(
+            conn.execute(sa.text("SELECT DISTINCT player_id FROM player_game_stats")).scalars()
+        )
+        conn.execute(sa.text("TRUNCATE player_careers, rivals"))
+    else:
+        players = list(
+            conn.execute(
+                sa.text("DELETE FROM stats_stale WHERE kind = 'player' RETURNING key::bigint")
+            ).scalars()
+        )
+        conn.execute(
+            sa.text("DELETE FROM player_careers WHERE player_id = ANY(:p)"), {"p": players}
+        )
+        conn.execute(sa.text("DELETE FROM rivals WHERE player_id = ANY(:p)"), {"p": players})
+    if not players:
+        return {"players": 0, "careers": 0, "rivals": 0}
+    careers = conn.execute(sa.text(_CAREERS), {"players": players, "min_games": min_games}).rowcount
+    sources = list(
+        conn.execute(
+            sa.text("SELECT DISTINCT source FROM player_careers WHERE player_id = ANY(:p)"),
+            {"p": players},
+        ).scalars()
+    )
+    conn.execute(sa.text(_SCORES), {"sources": sources, "prior": SCORE_PRIOR_GAMES})
+    rivals = conn.execute(sa.text(_RIVALS), {"players": players}).rowcount
+    return {"players": len(players), "careers": careers, "rivals": rivals}
+
+
+# --- periods: leaderboards and nominations ------------------------------------------------
+
+BOARDS = ("score", "kills", "deaths", "teamkills", "vitality", "longest_kill", "commanders")
+AWARDS = ("mvp", "sharpshooter", "survivor", "one_man_army", "friendly_fire", "iron_commander",
+          "newcomer")  # fmt: skip
+
+# The players of each period (:periods, :starts, :ends are parallel arrays) and their sums.
+_PERIOD_PLAYERS = """
+periods AS (
+    SELECT * FROM unnest(CAST(:periods AS text[]), CAST(:starts AS date[]),
+                         CAST(:ends AS date[])) AS p(period, start_on, end_on)
+), g AS (
+    SELECT p.period, s.* FROM periods p
+    JOIN player_game_stats s ON s.played_on >= p.start_on AND s.played_on < p.end_on
+), mean AS (
+    SELECT period, source, sum(kills)::float8 / count(*) AS mu FROM g GROUP BY 1, 2
+), pp AS (
+    SELECT period, source, player_id, count(*) AS games, sum(kills) AS kills,
+           sum(deaths) AS deaths, sum(teamkills) AS teamkills,
+           count(*) FILTER (WHERE survived)::float8 / count(*) AS vitality,
+           max(longest_kill_m) AS longest_kill_m,
+           count(*) FILTER (WHERE was_commander) AS commander_games,
+           count(*) FILTER (WHERE commander_won) AS commander_wins
+    FROM g GROUP BY 1, 2, 3
+), scored AS (
+    SELECT pp.*, (pp.kills + :prior * m.mu) / (pp.games + :prior) AS score,
+           pp.games >= :min_games AS ranked
+    FROM pp JOIN mean m USING (period, source)
+)"""
+
+_LEADERBOARDS = f"""
+WITH {_PERIOD_PLAYERS}, vals AS (
+    SELECT period, source, player_id, games, 'score' AS board, score AS value
+    FROM scored WHERE ranked
+    UNION ALL SELECT period, source, player_id, games, 'kills', kills FROM scored WHERE ranked
+    UNION ALL SELECT period, source, player_id, games, 'deaths', deaths FROM scored WHERE ranked
+    UNION ALL SELECT period, source, player_id, games, 'teamkills', teamkills
+              FROM scored WHERE ranked
+    UNION ALL SELECT period, source, player_id, games, 'vitality', vitality
+              FROM scored WHERE ranked
+    UNION ALL SELECT period, source, player_id, games, 'longest_kill', longest_kill_m
+              FROM scored WHERE longest_kill_m IS NOT NULL
+    UNION ALL SELECT period, source, player_id, commander_games, 'commanders', commander_wins
+              FROM scored WHERE commander_games > 0
+)
+INSERT INTO leaderboards (source, period, board, player_id, rank, value, games)
+SELECT source, period, board, player_id,
+       dense_rank() OVER (PARTITION BY source, period, board ORDER BY value DESC), value, games
+FROM vals
+"""
+
+# One winner per award; each ORDER BY ends in the tie-breakers the README lists.
+_NOMINATIONS = f"""
+WITH {_PERIOD_PLAYERS}, best_game AS (
+    SELECT DISTINCT ON (period, source) period, source, player_id, kills, replay_id
+    FROM g WHERE kills > 0
+    ORDER BY period, source, kills DESC, replay_id, player_id
+), longest AS (
+    SELECT DISTINCT ON (g.period, g.source) g.period, g.source, g.player_id,
+           g.longest_kill_m, g.replay_id
+    FROM g WHERE g.longest_kill_m IS NOT NULL
+    ORDER BY g.period, g.source, g.longest_kill_m DESC, g.replay_id, g.player_id
+), debut AS (  -- the period's players whose first game of all falls in it
+    SELECT sc.period, sc.source, sc.player_id, sc.kills, sc.games
+    FROM scored sc JOIN periods p USING (period)
+    WHERE NOT EXISTS (SELECT 1 FROM player_game_stats e
+                      WHERE e.player_id = sc.player_id AND e.played_on < p.start_on)
+), winners AS (
+    (SELECT DISTINCT ON (period, source) period, source, 'mvp' AS award, player_id,
+            score AS value, NULL::bigint AS replay_id
+     FROM scored WHERE ranked ORDER BY period, source, score DESC, games DESC, player_id)
+    UNION ALL
+    (SELECT period, source, 'sharpshooter', player_id, longest_kill_m, replay_id FROM longest)
+    UNION ALL
+    (SELECT DISTINCT ON (period, source) period, source, 'survivor', player_id, vitality, NULL
+     FROM scored WHERE ranked AND vitality > 0
+     ORDER BY period, source, vitality DESC, games DESC, player_id)
+    UNION ALL
+    (SELECT period, source, 'one_man_army', player_id, kills, replay_id FROM best_game)
+    UNION ALL
+    (SELECT DISTINCT ON (period, source) period, source, 'friendly_fire', player_id,
+            teamkills, NULL
+     FROM scored WHERE teamkills > 0 ORDER BY period, source, teamkills DESC, games, player_id)
+    UNION ALL
+    (SELECT DISTINCT ON (period, source) period, source, 'iron_commander', player_id,
+            commander_wins, NULL
+     FROM scored WHERE commander_wins > 0
+     ORDER BY period, source, commander_wins DESC, commander_games, player_id)
+    UNION ALL
+    (SELECT DISTINCT ON (period, source) period, source, 'newcomer', player_id, kills, NULL
+     FROM debut WHERE kills > 0 ORDER BY period, source, kills DESC, games, player_id)
+)
+INSERT INTO nominations (source, period, award, player_id, value, replay_id)
+SELECT source, period, award, player_id, value, replay_id FROM winners
+"""
+
+
+def stale_periods(conn: Connection | Engine) -> list[str]:
+    """The periods whose tables wait for a refresh (oldest first)."""
+    sql = sa.text("SELECT key FROM stats_stale WHERE kind = 'period' ORDER BY key")
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return list(c.execute(sql).scalars())
+    return list(conn.execute(sql).scalars())
+
+
+def refresh_leaderboards(
+    conn: Connection | Engine, periods: list[str], *, min_games: int
+) -> dict[str, int]:
+    """Rebuild the leaderboards and nominations of ``periods`` (``2026-W10``, ``2026-03``) for
+    every source, and clear them from the stale list; one transaction."""
+    if isinstance(conn, Engine):
+        with conn.begin() as c:
+            return refresh_leaderboards(c, periods, min_games=min_games)
+    periods = sorted(set(periods))
+    if not periods:
+        return {"periods": 0, "leaderboards": 0, "nominations": 0}
+    bounds = [period_bounds(p) for p in periods]
+    params = {
+        "periods": periods,
+        "starts": [b[0] for b in bounds],
+        "ends": [b[1] for b in bounds],
+        "prior": SCORE_PRIOR_GAMES,
+        "min_games": min_games,
+    }
+    for table in ("leaderboards", "nominations"):
+        conn.execute(sa.text(f"DELETE FROM {table} WHERE period = ANY(:p)"), {"p": periods})
+    boards = conn.execute(sa.text(_LEADERBOARDS), params).rowcount
+    awards = conn.execute(sa.text(_NOMINATIONS), params).rowcount
+    conn.execute(
+        sa.text("DELETE FROM stats_stale WHERE kind = 'period' AND key = ANY(:p)"),
+        {"p": periods},
+    )
+    return {"periods": len(periods), "leaderboards": boards, "nominations": awards}
+
+
+def all_periods(conn: Connection | Engine) -> list[str]:
+    """Every week and month that has a game."""
+    sql = sa.text(
+        """SELECT DISTINCT to_char(played_on, 'IYYY-"W"IW') FROM player_game_stats
+           UNION SELECT DISTINCT to_char(played_on, 'YYYY-MM') FROM player_game_stats"""
+    )
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return sorted(c.execute(sql).scalars())
+    return sorted(conn.execute(sql).scalars())
+
+
+def week_of(day: dt.date) -> str:
+    """``2026-W10`` for a date in that ISO week."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_of(day: dt.date) -> str:
+    return f"{day.year}-{day.month:02d}"
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -289,39 +500,127 @@ class Ranked:
     player_id: int
     nickname: str
     value: float
+    games: int = 0  # in the period or career (commanders: games commanded)
 
 
-_VALUE = {
-    "kills": "sum(kills)::float8",
-    "deaths": "sum(deaths)::float8",
-    "teamkills": "sum(teamkills)::float8",
-    "vitality": "(count(*) FILTER (WHERE survived))::float8 / count(*)",
-    "score": "(sum(kills) + :prior * (SELECT mu FROM mean)) / (count(*) + :prior)",
-}
-
-
-def top(engine: Engine, *, metric: str, min_games: int, period: str | None = None) -> list[Ranked]:
-    """Every ranked player by ``metric`` (highest first, dense ranks, ties by player id),
-    over all games or those of ``period``."""
-    if metric not in _VALUE:
-        raise ValueError(f"metric {metric!r}: one of {', '.join(METRICS)}")
-    where, params = "", {"prior": SCORE_PRIOR_GAMES, "min_games": min_games}
+def top(
+    engine: Engine,
+    *,
+    metric: str,
+    period: str | None = None,
+    source: str = "wog",
+    limit: int | None = None,
+) -> list[Ranked]:
+    """Ranked players by ``metric`` (a board: highest first, dense ranks, ties by player id),
+    over their careers or over ``period``; read from the stored tables, never recomputed."""
+    if metric not in BOARDS:
+        raise ValueError(f"metric {metric!r}: one of {', '.join(BOARDS)}")
+    params: dict[str, object] = {"source": source, "limit": limit, "board": metric}
     if period:
-        start, end = period_bounds(period)
-        where = "WHERE played_on >= :start AND played_on < :end"
-        params.update(start=start, end=end)
-    sql = f"""
-        WITH games AS (SELECT * FROM player_game_stats {where}),
-        mean AS (SELECT coalesce(sum(kills)::float8 / nullif(count(*), 0), 0) AS mu FROM games),
-        per_player AS (
-            SELECT player_id, {_VALUE[metric]} AS value
-            FROM games GROUP BY player_id HAVING count(*) >= :min_games
-        )
-        SELECT dense_rank() OVER (ORDER BY value DESC) AS rank, pp.player_id,
-               coalesce(pd.nickname, '?') AS nickname, value
-        FROM per_player pp LEFT JOIN player_directory pd ON pd.player_id = pp.player_id
-        ORDER BY value DESC, pp.player_id
-    """
+        period_bounds(period)  # a clear error for a malformed period
+        params["period"] = period.strip()
+        sql = """
+            SELECT lb.rank, lb.player_id, coalesce(pd.nickname, '?') AS nickname, lb.value,
+                   lb.games
+            FROM leaderboards lb LEFT JOIN player_directory pd ON pd.player_id = lb.player_id
+            WHERE lb.source = :source AND lb.period = :period AND lb.board = :board
+            ORDER BY lb.rank, lb.player_id LIMIT :limit"""
+    else:
+        value, games, where = {
+            "longest_kill": ("longest_kill_m", "games", "longest_kill_m IS NOT NULL"),
+            "commanders": ("commander_wins", "commander_games", "commander_games > 0"),
+        }.get(metric, (metric, "games", "ranked"))
+        sql = f"""
+            SELECT dense_rank() OVER (ORDER BY {value} DESC) AS rank, player_id, nickname,
+                   {value} AS value, {games} AS games
+            FROM player_careers WHERE source = :source AND {where}
+            ORDER BY {value} DESC, player_id LIMIT :limit"""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(sql), params).all()
-    return [Ranked(int(r.rank), int(r.player_id), r.nickname, float(r.value)) for r in rows]
+    return [
+        Ranked(int(r.rank), int(r.player_id), r.nickname, float(r.value), int(r.games))
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Nomination:
+    award: str
+    player_id: int
+    nickname: str
+    value: float
+    replay_id: int | None
+
+
+def nominations_of(engine: Engine, period: str, source: str = "wog") -> list[Nomination]:
+    """The period's nominations in :data:`AWARDS` order (an award nobody earned is absent)."""
+    period_bounds(period)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                """SELECT n.award, n.player_id, coalesce(pd.nickname, '?') AS nickname, n.value,
+                          n.replay_id
+                   FROM nominations n LEFT JOIN player_directory pd ON pd.player_id = n.player_id
+                   WHERE n.source = :source AND n.period = :period"""
+            ),
+            {"source": source, "period": period.strip()},
+        ).all()
+    found = {r.award: r for r in rows}
+    return [
+        Nomination(a, int(r.player_id), r.nickname, float(r.value), r.replay_id)
+        for a in AWARDS
+        if (r := found.get(a)) is not None
+    ]
+
+
+def period_games(engine: Engine, period: str, source: str = "wog") -> int:
+    """How many games of ``source`` the period holds."""
+    start, end = period_bounds(period)
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                sa.text(
+                    """SELECT count(*) FROM games
+                       WHERE source = :source AND started_at >= :start AND started_at < :end"""
+                ),
+                {"source": source, "start": start, "end": end},
+            )
+        )
+
+
+def career_series(engine: Engine, player_id: int) -> tuple[list[int], list[int]]:
+    """The kills and deaths of each of a player's games, oldest first (the career chart)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                """SELECT kills, deaths FROM player_game_stats WHERE player_id = :id
+                   ORDER BY played_on, replay_id"""
+            ),
+            {"id": player_id},
+        ).all()
+    return [r.kills for r in rows], [r.deaths for r in rows]
+
+
+def nickname_choices(engine: Engine, typed: str, limit: int = 25) -> list[tuple[str, int]]:
+    """(nickname, player id) pairs for an autocomplete: current and past nicknames containing
+    ``typed`` (case-insensitive), those starting with it first, then the busiest players."""
+    pattern = "%" + typed.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+        "_", "\\_"
+    ) + "%"
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                """WITH names AS (
+                       SELECT nickname, player_id FROM player_directory
+                       UNION SELECT nickname, player_id FROM player_nicknames
+                   )
+                   SELECT n.nickname, n.player_id FROM names n
+                   LEFT JOIN player_careers c ON c.player_id = n.player_id
+                   WHERE lower(n.nickname) LIKE :pattern
+                   ORDER BY lower(n.nickname) LIKE :prefix DESC, coalesce(c.games, 0) DESC,
+                            n.nickname, n.player_id
+                   LIMIT :limit"""
+            ),
+            {"pattern": pattern, "prefix": pattern[1:], "limit": limit},
+        ).all()
+    return [(r.nickname, int(r.player_id)) for r in rows]

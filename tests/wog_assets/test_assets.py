@@ -113,10 +113,23 @@ def test_definitions_load() -> None:
         "player_game_stats",
         "player_careers",
         "rivals",
+        "weekly_leaderboards",
+        "monthly_leaderboards",
+        "weekly_digest",
+        "monthly_digest",
     }
     assert defs.resolve_sensor_def("new_replays") is not None
     assert defs.resolve_sensor_def("stats_automation") is not None
-    assert {j.name for j in defs.jobs} == {"ingest_replays", "refresh_careers"}
+    assert defs.resolve_sensor_def("stale_leaderboards") is not None
+    assert {s.name for s in defs.schedules} == {"weekly_digest_schedule", "monthly_digest_schedule"}
+    assert {j.name for j in defs.jobs} == {
+        "ingest_replays",
+        "refresh_careers",
+        "refresh_weekly_leaderboards",
+        "refresh_monthly_leaderboards",
+        "weekly_digest_job",
+        "monthly_digest_job",
+    }
 
 
 def test_one_partition_fills_every_table_and_records_raw(

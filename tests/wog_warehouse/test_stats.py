@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -26,12 +27,16 @@ from wog_core.models import Commander, Frag, Game, Player, Replay
 from wog_warehouse.replays import refresh_player_directory, write_replay
 from wog_warehouse.stats import (
     SCORE_PRIOR_GAMES,
+    all_periods,
     career,
     find_player,
+    nominations_of,
     period_bounds,
     refresh_careers,
     refresh_game_stats,
+    refresh_leaderboards,
     rivals_of,
+    stale_periods,
     top,
 )
 
@@ -82,6 +87,7 @@ def history(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> sa.Engine:
     refresh_player_directory(engine, [r.replay_id for r in HISTORY])
     refresh_game_stats(engine, [r.replay_id for r in HISTORY])
     refresh_careers(engine, min_games=2)
+    refresh_leaderboards(engine, stale_periods(engine), min_games=2)
     return engine
 
 
@@ -110,7 +116,7 @@ def test_careers_match_the_hand_computed_values(history: sa.Engine) -> None:
 def test_leaderboards_rank_densely_and_leave_out_the_unranked(history: sa.Engine) -> None:
     def board(metric: str, period: str | None = None) -> list[tuple]:
         return [(r.rank, r.player_id, round(r.value, 4))
-                for r in top(history, metric=metric, min_games=2, period=period)]  # fmt: skip
+                for r in top(history, metric=metric, period=period)]  # fmt: skip
 
     assert board("score") == [(1, 1, 0.6154), (1, 3, 0.6154), (2, 2, 0.4167), (3, 4, 0.3846)]
     assert board("kills") == [(1, 1, 3), (1, 3, 3), (2, 2, 0), (2, 4, 0)]
@@ -119,6 +125,25 @@ def test_leaderboards_rank_densely_and_leave_out_the_unranked(history: sa.Engine
     assert board("vitality") == [(1, 2, 0.5), (2, 1, 0.3333), (2, 3, 0.3333), (3, 4, 0)]
     assert board("kills", "2026-W10") == [(1, 1, 2), (1, 3, 2), (2, 2, 0), (2, 4, 0)]
     assert board("kills", "2026-04") == []  # nobody has two games in April
+    # Week 10 (games 101, 102): 4 kills over 9 player-games, μ = 4/9; Echo has one game.
+    mu = 4 / 9
+    s1, s2 = (2 + 10 * mu) / 12, (0 + 10 * mu) / 12
+    assert board("score", "2026-W10") == [
+        (1, 1, round(s1, 4)), (1, 3, round(s1, 4)), (2, 2, round(s2, 4)), (2, 4, round(s2, 4))
+    ]  # fmt: skip
+    assert board("deaths", "2026-W10") == [(1, 1, 2), (1, 4, 2), (2, 2, 1), (2, 3, 1)]
+    assert board("teamkills", "2026-W10") == [(1, 2, 1), (2, 1, 0), (2, 3, 0), (2, 4, 0)]
+    assert board("vitality", "2026-W10") == [(1, 2, 0.5), (1, 3, 0.5), (2, 1, 0), (2, 4, 0)]
+    # Records list everyone, ranked or not; commanders by wins (games = games commanded).
+    assert board("longest_kill", "2026-W10") == [(1, 1, 300), (2, 3, 60)]
+    assert board("longest_kill", "2026-04") == [(1, 1, 400), (2, 3, 10)]
+    assert [(r.rank, r.player_id, r.value, r.games)
+            for r in top(history, metric="commanders", period="2026-W10")] == [
+        (1, 1, 1, 1), (1, 3, 1, 2), (2, 2, 0, 1)]  # fmt: skip
+    assert board("commanders", "2026-04") == [(1, 1, 0)]  # commanded a game with no winner
+    assert board("kills", "2026-03") == board("kills", "2026-W10")  # the same two games
+    assert board("longest_kill") == [(1, 1, 400), (2, 3, 60)]  # careers
+    assert board("commanders") == [(1, 1, 1), (1, 3, 1), (2, 2, 0)]
     assert period_bounds("2026-W10") == (dt.date(2026, 3, 2), dt.date(2026, 3, 9))
     assert period_bounds("2026-12") == (dt.date(2026, 12, 1), dt.date(2027, 1, 1))
     with pytest.raises(ValueError, match="ISO week"):
@@ -159,3 +184,63 @@ def test_cli_answers_in_the_documented_json(history: sa.Engine) -> None:
     bad = runner.invoke(main, ["stats", "top", "--period", "March"])
     assert bad.exit_code == 2 and "ISO week" in bad.output
     assert find_player(history, "CHARLIE") == 3
+
+
+def test_nominations_match_the_hand_computed_winners(history: sa.Engine) -> None:
+    def won(period: str) -> dict[str, tuple]:
+        return {n.award: (n.player_id, round(n.value, 4), n.replay_id)
+                for n in nominations_of(history, period)}  # fmt: skip
+
+    week = won("2026-W10")
+    assert week == {
+        "mvp": (1, round((2 + 40 / 9) / 12, 4), None),  # tied with Charlie: lower id
+        "sharpshooter": (1, 300.0, 101),
+        "survivor": (2, 0.5, None),  # tied with Charlie (both 2 games): lower id
+        "one_man_army": (1, 2.0, 101),  # Charlie's 2 in game 102 came later
+        "friendly_fire": (2, 1.0, None),
+        "iron_commander": (1, 1.0, None),  # 1 win in 1 game beats Charlie's 1 in 2
+        "newcomer": (1, 2.0, None),  # everyone debuts in week 10; tie with Charlie: lower id
+    }
+    assert won("2026-03") == week
+    # April: nobody has two games (no mvp, no survivor), nobody debuts, the only commander
+    # commanded a game without a winner.
+    assert won("2026-04") == {"sharpshooter": (1, 400.0, 103), "one_man_army": (1, 1.0, 103)}
+    assert won("2026-W15") == won("2026-04")
+
+
+def test_refreshing_what_changed_equals_a_full_rebuild(engine: sa.Engine) -> None:
+    """Games land one at a time (the pipeline's way), one moves to another week on a re-parse;
+    the stale-driven refresh ends where a full rebuild does."""
+
+    def snapshot() -> dict[str, list]:
+        with engine.connect() as conn:
+            return {
+                t: sorted(tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
+                for t in ("player_careers", "rivals", "leaderboards", "nominations")
+            }
+
+    for replay in HISTORY:
+        write_replay(engine, replay, f"https://stats.example/games/{replay.replay_id}/")
+        refresh_player_directory(engine, [replay.replay_id])
+        refresh_game_stats(engine, [replay.replay_id])
+        refresh_careers(engine, min_games=2)
+        refresh_leaderboards(engine, stale_periods(engine), min_games=2)
+        assert stale_periods(engine) == []
+    # Game 103 re-parsed with another date: its old week and month must be redone too.
+    game = msgspec.structs.replace(
+        HISTORY[2].game,
+        date=dt.date(2026, 3, 3),
+        started_at=dt.datetime(2026, 3, 3, 20, 0),
+        ended_at=dt.datetime(2026, 3, 3, 21, 0),
+    )
+    write_replay(engine, msgspec.structs.replace(HISTORY[2], game=game), "https://stats.example/x/")
+    refresh_game_stats(engine, [103])
+    assert set(stale_periods(engine)) == {"2026-W10", "2026-03", "2026-W15", "2026-04"}
+    refresh_careers(engine, min_games=2)
+    refresh_leaderboards(engine, stale_periods(engine), min_games=2)
+    incremental = snapshot()
+    assert nominations_of(engine, "2026-04") == []
+    assert all_periods(engine) == ["2026-03", "2026-W10"]
+    refresh_careers(engine, min_games=2, full=True)
+    refresh_leaderboards(engine, all_periods(engine), min_games=2)
+    assert snapshot() == incremental

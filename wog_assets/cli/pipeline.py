@@ -175,16 +175,29 @@ def stop_on_sigterm() -> None:
 
 
 @click.command("announce")
-@click.argument("replay_id", type=int)
-def announce_cmd(replay_id: int) -> None:
-    """Queue REPLAY_ID's Discord message for posting (the bot delivers it).
+@click.argument("replay_id", type=int, required=False)
+@click.option(
+    "--digest",
+    "period",
+    metavar="PERIOD",
+    help="Post a digest again instead: a week (2026-W48, its tables) or a month (2026-11, its "
+    "nominations).",
+)
+def announce_cmd(replay_id: int | None, period: str | None) -> None:
+    """Queue REPLAY_ID's Discord message for posting (the bot delivers it), or with --digest a
+    period's digest (again, even if it was posted).
 
     Loads the game first if the warehouse does not have it yet. Runs are recorded in Dagster
     with the tag wog/trigger=announce.
 
-    Example: wog announce 3413
+    Example: wog announce 3413; wog announce --digest 2026-W48
     """
+    if (replay_id is None) == (period is None):
+        raise click.UsageError("give a REPLAY_ID or --digest PERIOD (one of them)")
     targets = settings().notification_targets
+    if period is not None:
+        _announce_digest(period.strip(), targets)
+        return
     if not targets and not settings().sources:
         raise click.ClickException(
             "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
@@ -203,6 +216,32 @@ def announce_cmd(replay_id: int) -> None:
         except (AnnounceFailed, PoolBusy) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"replay {replay_id} queued for {', '.join(targets)} (run {run_id})")
+
+
+def _announce_digest(period: str, targets: list[str]) -> None:
+    from wog_warehouse.stats import period_bounds
+
+    try:
+        period_bounds(period)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--digest") from None
+    if not targets and not settings().sources:
+        raise click.ClickException(
+            "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
+        )
+    dagster_environment()
+    stop_on_sigterm()
+    import dagster as dg
+
+    from wog_assets.backfill import AnnounceFailed, announce_digest
+    from wog_assets.definitions import build_definitions
+
+    with dg.DagsterInstance.get() as instance:
+        try:
+            run_id = announce_digest(build_definitions(settings()), instance, period)
+        except AnnounceFailed as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"digest {period} queued for {', '.join(targets)} (run {run_id})")
 
 
 @click.command("dev")

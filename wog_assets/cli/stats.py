@@ -8,6 +8,7 @@ import sys
 import click
 
 from wog_assets.cli.common import engine, settings
+from wog_warehouse.stats import BOARDS
 
 
 def _player(name_or_id: str) -> int:
@@ -29,23 +30,39 @@ def stats_group() -> None:
 
 
 @stats_group.command("refresh")
-def refresh_cmd() -> None:
-    """Rebuild the statistics of every game in the warehouse (set-wise; safe to repeat).
+@click.option("--stale", is_flag=True, help="Only what changed since the last refresh.")
+def refresh_cmd(stale: bool) -> None:
+    """Rebuild the statistics of every game: per-game rows, careers, rivals and every week's and
+    month's tables (set-wise, one transaction; safe to repeat). --stale redoes only the players
+    and periods changed since the last refresh, as the pipeline does.
 
     Example: wog stats refresh
     """
     import sqlalchemy as sa
 
-    from wog_warehouse.stats import refresh_careers, refresh_game_stats
+    from wog_warehouse.stats import (
+        all_periods,
+        refresh_careers,
+        refresh_game_stats,
+        refresh_leaderboards,
+        stale_periods,
+    )
 
+    min_games = settings().pipeline.stats_min_games
     warehouse = engine()
+    rows = 0
     with warehouse.begin() as conn:
-        ids = list(conn.scalars(sa.text("SELECT replay_id FROM games")))
-        rows = refresh_game_stats(conn, ids)
-        counts = refresh_careers(conn, min_games=settings().pipeline.stats_min_games)
+        if not stale:
+            ids = list(conn.scalars(sa.text("SELECT replay_id FROM games")))
+            rows = refresh_game_stats(conn, ids)
+        counts = refresh_careers(conn, min_games=min_games, full=not stale)
+        periods = stale_periods(conn) if stale else all_periods(conn)
+        boards = refresh_leaderboards(conn, periods, min_games=min_games)
+    done = f"{rows} player-game rows; " if not stale else ""
     click.echo(
-        f"{rows} player-game rows from {len(ids)} games; {counts['careers']} careers, "
-        f"{counts['rivals']} rivals"
+        f"{done}{counts['careers']} careers, {counts['rivals']} rivals; "
+        f"{boards['periods']} periods ({boards['leaderboards']} leaderboard rows, "
+        f"{boards['nominations']} nominations)"
     )
 
 
@@ -75,13 +92,17 @@ def player_cmd(name_or_id: str, as_json: bool) -> None:
 @click.option("--period", help="A month (2026-03) or an ISO week (2026-W10); default: all time.")
 @click.option(
     "--metric",
-    type=click.Choice(["score", "kills", "deaths", "teamkills", "vitality"]),
+    type=click.Choice(BOARDS),
     default="score",
     show_default=True,
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the README documents it).")
-def top_cmd(period: str | None, metric: str, as_json: bool) -> None:
-    """Every ranked player by a metric, highest first, dense ranks.
+@click.option(
+    "--source", default="wog", show_default=True, help="Whose games: wog or an OCAP source."
+)
+def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None:
+    """Every ranked player by a metric, highest first, dense ranks (longest_kill and commanders
+    list everyone with a kill or a command).
 
     Example: wog stats top --period 2026-W10 --metric kills --json
     """
@@ -92,13 +113,42 @@ def top_cmd(period: str | None, metric: str, as_json: bool) -> None:
             period_bounds(period)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--period") from None
-    rows = top(engine(), metric=metric, min_games=settings().pipeline.stats_min_games,
-               period=period)  # fmt: skip
+    rows = top(engine(), metric=metric, period=period, source=source)
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in rows], ensure_ascii=False))
+        fields = ("rank", "player_id", "nickname", "value")
+        click.echo(
+            json.dumps([{f: getattr(r, f) for f in fields} for r in rows], ensure_ascii=False)
+        )
         return
     for r in rows:
         click.echo(f"{r.rank:>4}. {r.nickname} ({r.player_id}) — {r.value:g}")
+
+
+@stats_group.command("nominations")
+@click.argument("period")
+@click.option(
+    "--source", default="wog", show_default=True, help="Whose games: wog or an OCAP source."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def nominations_cmd(period: str, source: str, as_json: bool) -> None:
+    """A week's or month's nominations (README, "Nominations").
+
+    Example: wog stats nominations 2026-11 --json
+    """
+    from wog_warehouse.stats import nominations_of
+
+    try:
+        found = nominations_of(engine(), period, source)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="PERIOD") from None
+    if as_json:
+        click.echo(json.dumps([n.__dict__ for n in found], ensure_ascii=False))
+        return
+    if not found:
+        click.echo(f"no nominations for {period} (no games, or not refreshed yet)")
+    for n in found:
+        game = f" in game {n.replay_id}" if n.replay_id is not None else ""
+        click.echo(f"{n.award:>15}: {n.nickname} ({n.player_id}) — {n.value:g}{game}")
 
 
 @stats_group.command("rivals")

@@ -8,18 +8,64 @@
   ``stats_automation`` sensor. ``wog backfill`` rebuilds them itself after its batches, so the
   statistics are current when it returns.
 
+- ``weekly_leaderboards`` and ``monthly_leaderboards`` are partitioned by calendar week (Monday
+  to Sunday) and month, Moscow time; the current week and month are partitions too. Writing a
+  game's per-game rows marks its week and month stale; the ``stale_leaderboards`` sensor asks
+  for one ranged run per partition set covering what is stale (a new game: its week and month).
+- ``weekly_digest`` and ``monthly_digest`` (group ``discord``) build each period's message; only
+  the Monday / 1st schedules (and ``wog announce --digest``) queue it, see
+  :mod:`wog_assets.digests`.
+
 The SQL and the definitions live in :mod:`wog_warehouse.stats`.
 """
 
-import dagster as dg
+import datetime as dt
 
-from wog_assets.defs.assets import PARTITIONED, replay_ids
+import dagster as dg
+import sqlalchemy as sa
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from wog_assets import digests
+from wog_assets.defs.assets import PARTITIONED, TRIGGER_TAG, replay_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
+from wog_assets.message.catalogue import Catalogue
 from wog_core import settings as wog_settings
-from wog_warehouse.stats import refresh_careers, refresh_game_stats
+from wog_warehouse.stats import (
+    refresh_careers,
+    refresh_game_stats,
+    refresh_leaderboards,
+    week_of,
+)
 
 CAREERS_JOB = "refresh_careers"
+LEADERBOARD_JOBS = {"weekly": "refresh_weekly_leaderboards",
+                    "monthly": "refresh_monthly_leaderboards"}  # fmt: skip
+DIGEST_JOBS = {"weekly": "weekly_digest_job", "monthly": "monthly_digest_job"}
+STATS_TIMEZONE = "Europe/Moscow"  # the site's clock: a game's date is its Moscow start date
+PERIODS = {
+    "weekly": dg.WeeklyPartitionsDefinition(
+        start_date="2015-01-05", timezone=STATS_TIMEZONE, day_offset=1, end_offset=1
+    ),
+    "monthly": dg.MonthlyPartitionsDefinition(
+        start_date="2015-01", timezone=STATS_TIMEZONE, fmt="%Y-%m", end_offset=1
+    ),
+}
+
+
+def period_of_key(kind: str, key: str) -> str:
+    """The period a partition key means: ``2026-03-02`` (a Monday) → ``2026-W10``; months are
+    their own keys (``2026-03``)."""
+    return week_of(dt.date.fromisoformat(key)) if kind == "weekly" else key
+
+
+def key_of_period(period: str) -> tuple[str, str]:
+    """(kind, partition key) of ``2026-W10`` or ``2026-03``."""
+    kind = digests.kind_of(period)
+    if kind == "weekly":
+        year, week = period.split("-W")
+        return kind, dt.date.fromisocalendar(int(year), int(week), 1).isoformat()
+    return kind, period
 
 
 @dg.asset(
@@ -74,3 +120,187 @@ def build_careers_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
 
     return careers
+
+
+def _leaderboards(kind: str, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    name = f"{kind}_leaderboards"
+
+    @dg.asset(
+        name=name,
+        partitions_def=PERIODS[kind],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[dg.AssetDep(key, partition_mapping=dg.AllPartitionMapping()) for key in upstream],
+        group_name="stats",
+        kinds={"postgres"},
+        description=f"Each {'week' if kind == 'weekly' else 'month'}'s tables (score, kills, "
+        "deaths, teamkills, vitality, longest kill, commanders) and nominations (leaderboards, "
+        "nominations). Kept current by the stale_leaderboards sensor.",
+    )
+    def leaderboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
+        periods = [period_of_key(kind, key) for key in context.partition_keys]
+        min_games = wog_settings.current().pipeline.stats_min_games
+        counts = refresh_leaderboards(warehouse.engine, periods, min_games=min_games)
+        return dg.MaterializeResult(
+            metadata={
+                "periods": f"{periods[0]} … {periods[-1]}" if len(periods) > 1 else periods[0],
+                "dagster/row_count": counts["leaderboards"],
+                "nominations": counts["nominations"],
+                "min_games": min_games,
+            }
+        )
+
+    return leaderboards
+
+
+def _digest(kind: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"{kind}_digest",
+        partitions_def=PERIODS[kind],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[f"{kind}_leaderboards"],
+        group_name="discord",
+        kinds={"postgres", "discord"},
+        description="The weekly tables (posted on Mondays)"
+        if kind == "weekly"
+        else "The month's nominations (posted on the 1st)"
+        + "; queued only by its schedule or `wog announce --digest`, once per target.",
+    )
+    def digest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
+        current = wog_settings.current()
+        trigger = context.run.tags.get(TRIGGER_TAG)
+        sources = [("wog", current.notification_targets, current.pipeline.language)] + [
+            (s.name, s.notification_targets(current.notification_targets),
+             s.language or current.pipeline.language)
+            for s in current.sources
+        ]  # fmt: skip
+        queued: dict[str, dict[str, str]] = {}
+        games: dict[str, int] = {}
+        periods = [period_of_key(kind, key) for key in context.partition_keys]
+        for period in periods:
+            for source, targets, language in sources:
+                built = digests.prepare(
+                    warehouse.engine,
+                    period,
+                    source,
+                    Catalogue(language),
+                    min_games=current.pipeline.stats_min_games,
+                )
+                games[f"{source}:{period}"] = built.games
+                if trigger not in ("schedule", "announce") or not targets:
+                    continue
+                if trigger == "schedule" and built.games == 0:
+                    continue  # nothing was played: nothing to say
+                if trigger == "announce":
+                    mode = digests.REPOST
+                else:
+                    mode = digests.SCHEDULED if kind in current.pipeline.digests else digests.OFF
+                queued[f"{source}:{period}"] = digests.queue(warehouse.engine, built, targets, mode)
+        if trigger not in ("schedule", "announce"):
+            context.log.info(
+                f"{', '.join(periods)}: built, not queued — only the {kind} schedule or "
+                f"`wog announce --digest PERIOD` queue a digest"
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "games": dg.MetadataValue.json(games),
+                "queued": dg.MetadataValue.json(queued),
+                "trigger": trigger or "none",
+            }
+        )
+
+    return digest
+
+
+def build_period_definitions(
+    upstream: list[dg.AssetKey],
+) -> tuple[list[dg.AssetsDefinition], list, list]:
+    """The period assets, their jobs, the stale_leaderboards sensor and the digest schedules."""
+    assets, jobs, triggers, board_jobs = [], [], [], []
+    for kind in PERIODS:
+        boards, digest = _leaderboards(kind, upstream), _digest(kind)
+        assets += [boards, digest]
+        board_jobs.append(
+            dg.define_asset_job(
+                LEADERBOARD_JOBS[kind],
+                selection=[boards],
+                description=f"Rebuild {kind} leaderboards and nominations for a range of periods.",
+            )
+        )
+        jobs.append(board_jobs[-1])
+        jobs.append(
+            dg.define_asset_job(
+                DIGEST_JOBS[kind],
+                selection=[boards, digest],
+                description=f"The {kind} digest: the period's tables, then its message.",
+            )
+        )
+        triggers.append(_schedule(kind, jobs[-1]))
+    triggers.append(_stale_sensor(board_jobs))
+    return assets, jobs, triggers
+
+
+CRON = {"weekly": "0 12 * * 1", "monthly": "0 12 1 * *"}  # noon, Moscow
+
+
+def _schedule(kind: str, job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name=f"{kind}_digest_schedule",
+        cron_schedule=CRON[kind],
+        execution_timezone=STATS_TIMEZONE,
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Mondays at noon (Moscow): last week's tables"
+        if kind == "weekly"
+        else "The 1st at noon (Moscow): last month's nominations",
+    )
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        period = digests.completed_period(kind, context.scheduled_execution_time)
+        return dg.RunRequest(
+            run_key=period,
+            partition_key=key_of_period(period)[1],
+            tags={TRIGGER_TAG: "schedule"},
+        )
+
+    return schedule
+
+
+def stale_ranges(engine: sa.Engine) -> dict[str, tuple[str, str, str]]:
+    """For each kind with stale periods: (first key, last key, marked) — the ranged run that
+    brings them current, clamped to the partitions (``marked`` identifies this state)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT key, marked_at FROM stats_stale WHERE kind = 'period'")
+        ).all()
+    now = dt.datetime.now(dt.UTC)
+    found: dict[str, tuple[str, str, str]] = {}
+    for kind, definition in PERIODS.items():
+        keys = definition.get_partition_keys(current_time=now)
+        stale = [(key_of_period(p)[1], m) for p, m in rows if digests.kind_of(p) == kind]
+        stale = [(k, m) for k, m in stale if keys[0] <= k <= keys[-1]]
+        if stale:
+            first, last = min(k for k, _ in stale), max(k for k, _ in stale)
+            marked = max(m for _, m in stale).isoformat()
+            found[kind] = (first, last, marked)
+    return found
+
+
+def _stale_sensor(jobs: list[UnresolvedAssetJobDefinition]) -> dg.SensorDefinition:
+    from wog_assets.backfill import RANGE_END, RANGE_START
+
+    @dg.sensor(
+        name="stale_leaderboards",
+        jobs=jobs,
+        description="Asks for one ranged run per partition set covering the weeks and months "
+        "whose games changed (stats_stale), so their tables are current within a minute.",
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
+        for kind, (first, last, marked) in stale_ranges(warehouse.engine).items():
+            yield dg.RunRequest(
+                run_key=f"{kind}:{first}..{last}@{marked}",
+                job_name=LEADERBOARD_JOBS[kind],
+                tags={RANGE_START: first, RANGE_END: last},
+            )
+
+    return sensor
