@@ -155,7 +155,7 @@ def build_gateway_bot(
     """The gateway bot with its lifecycle listeners and command handler (not started); it
     connects to the warehouse when starting unless ``engine`` is given."""
     from wog_assets.message.catalogue import Catalogue
-    from wog_bot.commands import register_commands, respond
+    from wog_bot.commands import autocomplete, register_commands, respond
     from wog_bot.twitch import ChannelAlertPoster, TwitchWatcher, open_state
 
     if not settings.discord_token:
@@ -211,5 +211,7 @@ def build_gateway_bot(
     async def on_interaction(event: hikari.InteractionCreateEvent) -> None:
         if isinstance(event.interaction, hikari.CommandInteraction):
             await respond(event.interaction, state["engine"], catalogue)
+        elif isinstance(event.interaction, hikari.AutocompleteInteraction):
+            await autocomplete(event.interaction, state["engine"])
 
     return bot

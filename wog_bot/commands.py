@@ -1,5 +1,5 @@
-"""Slash commands: /replay id, /last, /top games, /player name, /rivals name, /ping — a table of
-typed handlers.
+"""Slash commands: /replay id, /last, /top games period metric, /player name, /rivals name,
+/commanders period, /ping — a table of typed handlers.
 
 Each :class:`Command` names its handler and its typed options; :func:`build_reply` validates the
 options a user gave against that table and calls the handler (database in, reply out), and
@@ -20,13 +20,15 @@ from sqlalchemy.engine import Engine
 from wog_assets.message import limits
 from wog_assets.message.build import COLOUR, build_message, embeds_from_payload, to_payload
 from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import CHART_FILENAME, render_chart
+from wog_assets.message.chart import CHART_FILENAME, render_career, render_chart
+from wog_assets.message.digest import board_text, period_label
 from wog_assets.message.escape import escape_markdown
 from wog_assets.summary import summarize
 from wog_bot import store
 from wog_bot.store import top_killers
 from wog_core.settings import BotSettings
 from wog_warehouse.replays import load_replay
+from wog_warehouse.stats import BOARDS
 
 __all__ = ["COMMANDS", "Reply", "build_reply", "register_commands", "respond", "top_killers"]
 
@@ -71,19 +73,26 @@ class IntOption:
 
 @dataclass(frozen=True)
 class TextOption:
-    """A text option (a nickname or id); ``invalid`` is the catalogue key for a missing value."""
+    """A text option (a nickname or id, a period); ``invalid`` is the catalogue key for a
+    missing or bad value; ``choices`` the only values allowed (Discord offers them),
+    ``autocomplete`` asks the bot for suggestions while the user types."""
 
     name: str
     description: str
     invalid: str
     required: bool = False
     max_length: int = 100
+    choices: tuple[str, ...] = ()
+    autocomplete: bool = False
 
     def read(self, given: dict[str, object]) -> str | None:
         value = given.get(self.name)
         if not isinstance(value, str) or not value.strip():
             return None
-        return value.strip()[: self.max_length]
+        value = value.strip()[: self.max_length]
+        if self.choices and value not in self.choices:
+            return None
+        return value
 
 
 Handler = Callable[..., Reply]  # handler(engine, catalogue, **options)
@@ -119,7 +128,30 @@ def last_command(engine: Engine, t: Catalogue) -> Reply:
     return _replay(engine, t, replay_id=int(latest))
 
 
-def top_command(engine: Engine, t: Catalogue, games: int) -> Reply:
+def _board(engine: Engine, t: Catalogue, metric: str, period: str | None) -> Reply:
+    """A stored table (a period's, or the careers'), never recomputed here."""
+    try:
+        rows = store.top(engine, metric=metric, period=period, limit=store.TOP_ROWS)
+    except ValueError:
+        return Reply(content=t("cmd_period_invalid"), ephemeral=True)
+    label = period_label(period, t)
+    if not rows:
+        return Reply(content=t("cmd_top_empty", period=label), ephemeral=True)
+    embed = hikari.Embed(
+        title=t("cmd_top_board_title", board=t(f"board_{metric}"), period=label),
+        description=board_text(metric, rows, t, limits.DESCRIPTION),
+        color=COLOUR,
+    )
+    return Reply(embeds=[embed])
+
+
+def top_command(
+    engine: Engine, t: Catalogue, games: int, period: str | None = None, metric: str | None = None
+) -> Reply:
+    """With ``period`` or ``metric``: that table from the statistics; else the top killers of
+    the last ``games`` games."""
+    if period is not None or metric is not None:
+        return _board(engine, t, metric or "score", period)
     counted, ranked = top_killers(engine, games)
     if not ranked:
         return Reply(content=t("cmd_no_frags"), ephemeral=True)
@@ -173,7 +205,10 @@ def player_command(engine: Engine, t: Catalogue, name: str) -> Reply:
     ]
     for key, value in rows:
         embed.add_field(t(key), value, inline=True)
-    return Reply(embeds=[embed])
+    kills, deaths = store.career_series(engine, who)
+    chart = render_career(kills, deaths, t)
+    embed.set_image(hikari.Bytes(chart, CHART_FILENAME))
+    return Reply(embeds=[embed], attachment=chart)
 
 
 def rivals_command(engine: Engine, t: Catalogue, name: str) -> Reply:
@@ -195,6 +230,11 @@ def rivals_command(engine: Engine, t: Catalogue, name: str) -> Reply:
         )  # fmt: skip
         embed.add_field(t(field_key), value, inline=True)
     return Reply(embeds=[embed])
+
+
+def commanders_command(engine: Engine, t: Catalogue, period: str | None = None) -> Reply:
+    """Commanders by wins (of games commanded), over a period or all time."""
+    return _board(engine, t, "commanders", period)
 
 
 def ping_command(engine: Engine, t: Catalogue) -> Reply:
@@ -228,19 +268,27 @@ COMMANDS: dict[str, Command] = {
                     min_value=1,
                     max_value=TOP_MAX_GAMES,
                 ),
+                TextOption("period", "cmd_top_period", "cmd_period_invalid", max_length=8),
+                TextOption("metric", "cmd_top_metric", "cmd_metric_invalid", choices=BOARDS),
             ),
         ),
         Command(
             "player",
             "cmd_player",
             player_command,
-            (TextOption("name", "cmd_name", "cmd_name_invalid", required=True),),
+            (TextOption("name", "cmd_name", "cmd_name_invalid", required=True, autocomplete=True),),
         ),
         Command(
             "rivals",
             "cmd_rivals",
             rivals_command,
-            (TextOption("name", "cmd_name", "cmd_name_invalid", required=True),),
+            (TextOption("name", "cmd_name", "cmd_name_invalid", required=True, autocomplete=True),),
+        ),
+        Command(
+            "commanders",
+            "cmd_commanders",
+            commanders_command,
+            (TextOption("period", "cmd_top_period", "cmd_period_invalid", max_length=8),),
         ),
         Command("ping", "cmd_ping", ping_command),
     )
@@ -257,6 +305,8 @@ def build_reply(
         return Reply(content=t("cmd_unknown", name=name), ephemeral=True)
     values: dict[str, int | str] = {}
     for option in command.options:
+        if isinstance(option, TextOption) and not option.required and option.name not in options:
+            continue  # an optional text the user left out: the handler's default
         value = option.read(options)
         if value is None:
             bounds = (
@@ -286,7 +336,13 @@ async def register_commands(rest: hikari.api.RESTClient, settings: BotSettings) 
         for option in command.options:
             option_description, option_localizations = _localized(option.description)
             if isinstance(option, TextOption):
-                typed = {"type": hikari.OptionType.STRING, "max_length": option.max_length}
+                typed = {
+                    "type": hikari.OptionType.STRING,
+                    "max_length": option.max_length,
+                    "autocomplete": option.autocomplete,
+                    "choices": [hikari.CommandChoice(name=c, value=c) for c in option.choices]
+                    or None,
+                }
             else:
                 typed = {
                     "type": hikari.OptionType.INTEGER,
@@ -333,4 +389,30 @@ async def respond(
         mentions_everyone=False,
         user_mentions=False,
         role_mentions=False,
+    )
+
+
+AUTOCOMPLETE_CHOICES = 25  # Discord's limit
+
+
+def suggestions(engine: Engine, typed: str) -> list[tuple[str, str]]:
+    """(shown name, value) pairs for a nickname being typed: current and past nicknames; the
+    value is the player's id, so a pick is never ambiguous."""
+    return [
+        (limits.shorten(nickname, 100), str(player_id))
+        for nickname, player_id in store.nickname_choices(engine, typed, AUTOCOMPLETE_CHOICES)
+    ]
+
+
+async def autocomplete(interaction: hikari.AutocompleteInteraction, engine: Engine) -> None:
+    """Answer a nickname autocomplete (``/player``, ``/rivals``); a failure answers nothing."""
+    focused = next((o for o in interaction.options or [] if o.is_focused), None)
+    typed = str(focused.value) if focused and focused.value is not None else ""
+    try:
+        found = await asyncio.to_thread(suggestions, engine, typed)
+    except Exception:
+        log.exception("autocomplete for /%s failed", interaction.command_name)
+        found = []
+    await interaction.create_response(
+        [hikari.impl.AutocompleteChoiceBuilder(name=name, value=value) for name, value in found]
     )

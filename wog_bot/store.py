@@ -13,15 +13,26 @@ from sqlalchemy.engine import Engine
 
 from wog_assets.summary import dense_ranks
 from wog_warehouse.replays import latest_replay_id
-from wog_warehouse.stats import UnknownPlayer, career, find_player, rivals_of
+from wog_warehouse.stats import (
+    UnknownPlayer,
+    career,
+    career_series,
+    find_player,
+    nickname_choices,
+    rivals_of,
+    top,
+)
 
 __all__ = [
     "KillerRow",
     "UnknownPlayer",
     "career",
+    "career_series",
     "find_player",
     "latest_replay_id",
+    "nickname_choices",
     "rivals_of",
+    "top",
     "top_killers",
 ]
 

@@ -10,6 +10,7 @@ from wog_bot.commands import build_reply, top_killers
 from wog_warehouse.replays import refresh_player_directory, write_replay
 
 RU = Catalogue("ru")
+EN = Catalogue("en")
 
 
 def _load(engine: sa.Engine, *ids: int) -> list:
@@ -87,7 +88,7 @@ def test_commands_are_registered_with_discord() -> None:
         put = next(r for r in discord.requests if r.method == "PUT")
     assert put.path.endswith("/guilds/777/commands")
     by_name = {c["name"]: c for c in discord.commands}
-    assert set(by_name) == {"replay", "last", "top", "player", "rivals", "ping"}
+    assert set(by_name) == {"replay", "last", "top", "player", "rivals", "commanders", "ping"}
     assert by_name["player"]["options"][0]["type"] == 3  # a string: a nickname or an id
     assert (
         by_name["replay"]["options"][0]["name"] == "id"
@@ -99,7 +100,12 @@ def test_commands_are_registered_with_discord() -> None:
 def test_player_and_rivals_read_the_career_statistics(engine: sa.Engine) -> None:
     from tests.wog_warehouse.test_stats import HISTORY
     from wog_warehouse.replays import refresh_player_directory, write_replay
-    from wog_warehouse.stats import refresh_careers, refresh_game_stats
+    from wog_warehouse.stats import (
+        all_periods,
+        refresh_careers,
+        refresh_game_stats,
+        refresh_leaderboards,
+    )
 
     for replay in HISTORY:
         write_replay(engine, replay, f"https://stats.example/games/{replay.replay_id}/")
@@ -107,6 +113,7 @@ def test_player_and_rivals_read_the_career_statistics(engine: sa.Engine) -> None
     refresh_player_directory(engine, ids)
     refresh_game_stats(engine, ids)
     refresh_careers(engine, min_games=2)
+    refresh_leaderboards(engine, all_periods(engine), min_games=2)
 
     card = build_reply("player", {"name": "alpha"}, engine, RU)
     fields = {f.name: f.value for f in card.embeds[0].fields}
@@ -122,3 +129,39 @@ def test_player_and_rivals_read_the_career_statistics(engine: sa.Engine) -> None
     unknown = build_reply("player", {"name": "@everyone"}, engine, RU)
     assert unknown.ephemeral and unknown.content == "Игрок «@everyone» не найден."
     assert build_reply("player", {"name": "  "}, engine, RU).ephemeral
+
+    # The career card carries the kills/deaths chart, uploaded with the answer.
+    assert card.attachment[:4] == b"\x89PNG" and card.embeds[0].image is not None
+
+    # /top with a period or a metric reads the stored tables; without, the recent games.
+    week = build_reply("top", {"period": "2026-W10", "metric": "teamkills"}, engine, RU)
+    assert (
+        week.embeds[0].title
+        == "🤦 Позорный список тимкиллеров: неделя 2026-W10 (02.03 – 08.03.2026)"
+    )
+    assert week.embeds[0].description == "1. Bravo — 1\n2. Alpha — 0\n2. Charlie — 0\n2. Delta — 0"
+    careers = build_reply("top", {"metric": "vitality"}, engine, RU)
+    assert careers.embeds[0].title == "🛡 Живучесть: за всё время"
+    assert careers.embeds[0].description.startswith("1. Bravo — 50%")
+    month = build_reply("top", {"period": "2026-03"}, engine, EN)
+    assert month.embeds[0].title == "🏆 Score: March 2026"
+    empty = build_reply("top", {"period": "2026-04"}, engine, RU)  # nobody has two games
+    assert empty.ephemeral and "2026" in empty.content
+    assert build_reply("top", {"period": "March"}, engine, RU).content == (
+        "Период — месяц (2026-03) или неделя (2026-W10)."
+    )
+    assert build_reply("top", {"metric": "luck"}, engine, RU).ephemeral
+    generals = build_reply("commanders", {}, engine, RU)
+    assert (
+        generals.embeds[0].description
+        == "1. Alpha — 1 из 2\n1. Charlie — 1 из 2\n2. Bravo — 0 из 1"
+    )
+    april = build_reply("commanders", {"period": "2026-04"}, engine, RU)
+    assert april.embeds[0].description == "1. Alpha — 0 из 1"
+
+    # Autocomplete: current and past nicknames containing what is typed, the id as value.
+    from wog_bot.commands import suggestions
+
+    assert suggestions(engine, "ha") == [("Alpha", "1"), ("Charlie", "3")]
+    assert suggestions(engine, "E") == [("Echo", "5"), ("Charlie", "3"), ("Delta", "4")]
+    assert suggestions(engine, "%") == []  # LIKE wildcards are text

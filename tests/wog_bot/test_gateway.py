@@ -26,8 +26,23 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_bot_answers_slash_commands_through_the_gateway(
     engine: sa.Engine, db_url: str, tmp_path: Path
 ) -> None:
+    from tests.wog_warehouse.test_stats import HISTORY
+    from wog_warehouse.replays import refresh_player_directory
+    from wog_warehouse.stats import (
+        all_periods,
+        refresh_careers,
+        refresh_game_stats,
+        refresh_leaderboards,
+    )
+
     game = generate_game(3413, seed=5)
     write_replay(engine, game.replay, "https://stats.example/games/3413/")
+    for replay in HISTORY:  # the hand-computed history of the statistics' tests
+        write_replay(engine, replay, f"https://stats.example/games/{replay.replay_id}/")
+    refresh_player_directory(engine, [r.replay_id for r in HISTORY])
+    refresh_game_stats(engine, [r.replay_id for r in HISTORY])
+    refresh_careers(engine, min_games=2)
+    refresh_leaderboards(engine, all_periods(engine), min_games=2)
     with FakeDiscord() as discord:
         discord.heartbeat_interval_ms = 500  # several heartbeats within the test
         env = {
@@ -56,7 +71,12 @@ def test_the_bot_answers_slash_commands_through_the_gateway(
         try:
             assert discord.wait_for(lambda: discord.gateway_sessions() == 1, 60), "no READY"
             assert discord.wait_for(lambda: discord.commands, 30), "commands not registered"
-            assert {c["name"] for c in discord.commands} >= {"replay", "last", "top", "ping"}
+            by_name = {c["name"]: c for c in discord.commands}
+            assert set(by_name) == {"replay", "last", "top", "player", "rivals", "commanders",
+                                    "ping"}  # fmt: skip
+            assert by_name["player"]["options"][0]["autocomplete"] is True
+            metric = next(o for o in by_name["top"]["options"] if o["name"] == "metric")
+            assert [c["value"] for c in metric["choices"]][:3] == ["score", "kills", "deaths"]
 
             first = discord.interact("replay", {"id": 3413})
             assert discord.wait_for(lambda: first in discord.interaction_responses, 20), log()
@@ -67,6 +87,27 @@ def test_the_bot_answers_slash_commands_through_the_gateway(
             assert embeds[0]["image"]["url"] == "attachment://battle.png"
             callback = next(r for r in discord.requests if r.path.endswith("/callback"))
             assert callback.files["battle.png"][:4] == b"\x89PNG"  # the chart, uploaded with it
+
+            # Autocomplete while typing a nickname: current and past names, the id as value.
+            typing = discord.interact("player", {"name": "ha"}, focused="name")
+            assert discord.wait_for(lambda: typing in discord.interaction_responses, 20), log()
+            suggested = discord.interaction_responses[typing]
+            assert suggested["type"] == 8
+            assert suggested["data"]["choices"][:2] == [
+                {"name": "Alpha", "value": "1"},
+                {"name": "Charlie", "value": "3"},
+            ]  # fmt: skip (players with games first)
+            card = discord.interact("player", {"name": "1"})
+            assert discord.wait_for(lambda: card in discord.interaction_responses, 20), log()
+            (embed,) = discord.interaction_responses[card]["data"]["embeds"]
+            assert embed["title"] == "🎖️ Alpha" and embed["image"]["url"].startswith("attachment://")
+            board = discord.interact("top", {"period": "2026-W10", "metric": "kills"})
+            assert discord.wait_for(lambda: board in discord.interaction_responses, 20), log()
+            (embed,) = discord.interaction_responses[board]["data"]["embeds"]
+            assert embed["description"].startswith("1. Alpha — 2\n1. Charlie — 2")
+            nobody = discord.interact("commanders", {"period": "2027-W01"})
+            assert discord.wait_for(lambda: nobody in discord.interaction_responses, 20), log()
+            assert discord.interaction_responses[nobody]["data"]["flags"] & 64
 
             heartbeats_before = sum(1 for r in discord.gateway_events if r[0] == "RESUME")
             discord.request_reconnect()

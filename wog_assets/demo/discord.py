@@ -120,9 +120,11 @@ class FakeDiscord:
         *,
         channel_id: int = 1,
         locale: str = "ru",
+        focused: str | None = None,
     ) -> str:
-        """Dispatch a slash command interaction to every connected gateway session; returns
-        its id (its answer appears in :attr:`interaction_responses`)."""
+        """Dispatch a slash command interaction to every connected gateway session (with
+        ``focused``: an autocomplete of that option); returns its id (its answer appears in
+        :attr:`interaction_responses`)."""
         interaction_id = str(next(self._ids))
         user = {k: v for k, v in BOT_USER.items() if k != "bot"} | {
             "id": "700000000000000001", "username": "player", "bot": False
@@ -131,8 +133,8 @@ class FakeDiscord:
         payload = {
             "id": interaction_id,
             "application_id": APPLICATION_ID,
-            "type": 2,
             "token": f"token-{interaction_id}",
+            "type": 4 if focused else 2,
             "version": 1,
             "user": user,
             "channel": {"id": str(channel_id), "type": 1},
@@ -149,6 +151,7 @@ class FakeDiscord:
                 "type": 1,
                 "options": [
                     {"name": k, "type": typed.get(type(v), 3), "value": v}
+                    | ({"focused": True} if k == focused else {})
                     for k, v in (options or {}).items()
                 ],
             },

@@ -70,7 +70,10 @@ _STRINGS: dict[str, dict[str, str]] = {
     "cmd_replay": {"ru": "Сводка игры по номеру", "en": "A game's summary by its number"},
     "cmd_replay_id": {"ru": "Номер игры", "en": "The game's number"},
     "cmd_last": {"ru": "Последняя игра", "en": "The latest game"},
-    "cmd_top": {"ru": "Лучшие игроки за N игр", "en": "Top killers over the last N games"},
+    "cmd_top": {
+        "ru": "Лучшие игроки: за N игр или таблица периода",
+        "en": "Top players: over the last N games, or a period's table",
+    },
     "cmd_top_games": {"ru": "Сколько последних игр (10)", "en": "How many recent games (10)"},
     "cmd_ping": {"ru": "Проверка связи", "en": "Is the bot alive"},
     "cmd_pong": {"ru": "🏓 pong", "en": "🏓 pong"},
@@ -159,8 +162,8 @@ _STRINGS: dict[str, dict[str, str]] = {
     },
     "cmd_top_board_title": {"ru": "{board}: {period}", "en": "{board}: {period}"},
     "cmd_top_empty": {
-        "ru": "За {period} в таблице никого: игр не было или у игроков меньше {n} игр.",
-        "en": "Nobody is ranked for {period}: no games, or everyone has fewer than {n}.",
+        "ru": "Таблица пуста ({period}): игр не было или ни у кого нет нужного числа игр.",
+        "en": "The table is empty ({period}): no games, or nobody has enough games to rank.",
     },
     "cmd_top_period": {
         "ru": "Период: 2026-03 (месяц) или 2026-W10 (неделя)",
