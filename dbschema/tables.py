@@ -268,7 +268,7 @@ player_game_stats = Table(
     Column("weapons", ARRAY(Text), nullable=False),
     Column("was_commander", Boolean, nullable=False),
     Column("commander_won", Boolean, comment="NULL unless commander of a decided game"),
-    Index(None, "player_id"),
+    Index(None, "player_id", "played_on"),  # a player's games in time (careers, newcomers)
     Index(None, "played_on"),
     comment="One row per player per game: the career statistics' building block.",
 )  # fmt: skip

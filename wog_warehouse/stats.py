@@ -230,44 +230,63 @@ BOARDS = ("score", "kills", "deaths", "teamkills", "vitality", "longest_kill", "
 AWARDS = ("mvp", "sharpshooter", "survivor", "one_man_army", "friendly_fire", "iron_commander",
           "newcomer")  # fmt: skip
 
-# The players of each period (:periods, :starts, :ends are parallel arrays) and their sums.
+# Each period's rows, once: a week's and a month's key are computed from the date, and the date
+# range bounds the scan (one new game: its month and week; a full rebuild: everything).
+_PERIOD_ROWS = """
+CREATE TEMP TABLE stats_period_rows AS
+SELECT r.*, p.start_on FROM (
+    SELECT to_char(played_on, 'IYYY-"W"IW') AS period, source, replay_id, player_id, kills,
+           deaths, teamkills, survived, longest_kill_m, was_commander, commander_won
+    FROM player_game_stats
+    WHERE played_on >= :lo AND played_on < :hi
+          AND to_char(played_on, 'IYYY-"W"IW') = ANY(CAST(:periods AS text[]))
+    UNION ALL
+    SELECT to_char(played_on, 'YYYY-MM'), source, replay_id, player_id, kills,
+           deaths, teamkills, survived, longest_kill_m, was_commander, commander_won
+    FROM player_game_stats
+    WHERE played_on >= :lo AND played_on < :hi
+          AND to_char(played_on, 'YYYY-MM') = ANY(CAST(:periods AS text[]))
+) r
+JOIN unnest(CAST(:periods AS text[]), CAST(:starts AS date[])) AS p(period, start_on)
+  USING (period)
+"""
+
+# Each period's players and their sums, scored against the period's community mean.
 _PERIOD_PLAYERS = """
-periods AS (
-    SELECT * FROM unnest(CAST(:periods AS text[]), CAST(:starts AS date[]),
-                         CAST(:ends AS date[])) AS p(period, start_on, end_on)
-), g AS (
-    SELECT p.period, s.* FROM periods p
-    JOIN player_game_stats s ON s.played_on >= p.start_on AND s.played_on < p.end_on
-), mean AS (
-    SELECT period, source, sum(kills)::float8 / count(*) AS mu FROM g GROUP BY 1, 2
+CREATE TEMP TABLE stats_period_players AS
+WITH mean AS (
+    SELECT period, source, sum(kills)::float8 / count(*) AS mu
+    FROM stats_period_rows GROUP BY 1, 2
 ), pp AS (
-    SELECT period, source, player_id, count(*) AS games, sum(kills) AS kills,
-           sum(deaths) AS deaths, sum(teamkills) AS teamkills,
+    SELECT period, source, player_id, min(start_on) AS start_on, count(*) AS games,
+           sum(kills) AS kills, sum(deaths) AS deaths, sum(teamkills) AS teamkills,
            count(*) FILTER (WHERE survived)::float8 / count(*) AS vitality,
            max(longest_kill_m) AS longest_kill_m,
            count(*) FILTER (WHERE was_commander) AS commander_games,
            count(*) FILTER (WHERE commander_won) AS commander_wins
-    FROM g GROUP BY 1, 2, 3
-), scored AS (
-    SELECT pp.*, (pp.kills + :prior * m.mu) / (pp.games + :prior) AS score,
-           pp.games >= :min_games AS ranked
-    FROM pp JOIN mean m USING (period, source)
-)"""
+    FROM stats_period_rows GROUP BY 1, 2, 3
+)
+SELECT pp.*, (pp.kills + :prior * m.mu) / (pp.games + :prior) AS score,
+       pp.games >= :min_games AS ranked
+FROM pp JOIN mean m USING (period, source)
+"""
 
-_LEADERBOARDS = f"""
-WITH {_PERIOD_PLAYERS}, vals AS (
+_LEADERBOARDS = """
+WITH vals AS (
     SELECT period, source, player_id, games, 'score' AS board, score AS value
-    FROM scored WHERE ranked
-    UNION ALL SELECT period, source, player_id, games, 'kills', kills FROM scored WHERE ranked
-    UNION ALL SELECT period, source, player_id, games, 'deaths', deaths FROM scored WHERE ranked
+    FROM stats_period_players WHERE ranked
+    UNION ALL SELECT period, source, player_id, games, 'kills', kills
+              FROM stats_period_players WHERE ranked
+    UNION ALL SELECT period, source, player_id, games, 'deaths', deaths
+              FROM stats_period_players WHERE ranked
     UNION ALL SELECT period, source, player_id, games, 'teamkills', teamkills
-              FROM scored WHERE ranked
+              FROM stats_period_players WHERE ranked
     UNION ALL SELECT period, source, player_id, games, 'vitality', vitality
-              FROM scored WHERE ranked
+              FROM stats_period_players WHERE ranked
     UNION ALL SELECT period, source, player_id, games, 'longest_kill', longest_kill_m
-              FROM scored WHERE longest_kill_m IS NOT NULL
+              FROM stats_period_players WHERE longest_kill_m IS NOT NULL
     UNION ALL SELECT period, source, player_id, commander_games, 'commanders', commander_wins
-              FROM scored WHERE commander_games > 0
+              FROM stats_period_players WHERE commander_games > 0
 )
 INSERT INTO leaderboards (source, period, board, player_id, rank, value, games)
 SELECT source, period, board, player_id,
@@ -276,41 +295,42 @@ FROM vals
 """
 
 # One winner per award; each ORDER BY ends in the tie-breakers the README lists.
-_NOMINATIONS = f"""
-WITH {_PERIOD_PLAYERS}, best_game AS (
+_NOMINATIONS = """
+WITH best_game AS (
     SELECT DISTINCT ON (period, source) period, source, player_id, kills, replay_id
-    FROM g WHERE kills > 0
+    FROM stats_period_rows WHERE kills > 0
     ORDER BY period, source, kills DESC, replay_id, player_id
 ), longest AS (
-    SELECT DISTINCT ON (g.period, g.source) g.period, g.source, g.player_id,
-           g.longest_kill_m, g.replay_id
-    FROM g WHERE g.longest_kill_m IS NOT NULL
-    ORDER BY g.period, g.source, g.longest_kill_m DESC, g.replay_id, g.player_id
+    SELECT DISTINCT ON (period, source) period, source, player_id, longest_kill_m, replay_id
+    FROM stats_period_rows WHERE longest_kill_m IS NOT NULL
+    ORDER BY period, source, longest_kill_m DESC, replay_id, player_id
 ), debut AS (  -- the period's players whose first game of all falls in it
     SELECT sc.period, sc.source, sc.player_id, sc.kills, sc.games
-    FROM scored sc JOIN periods p USING (period)
+    FROM stats_period_players sc
     WHERE NOT EXISTS (SELECT 1 FROM player_game_stats e
-                      WHERE e.player_id = sc.player_id AND e.played_on < p.start_on)
+                      WHERE e.player_id = sc.player_id AND e.played_on < sc.start_on)
 ), winners AS (
     (SELECT DISTINCT ON (period, source) period, source, 'mvp' AS award, player_id,
             score AS value, NULL::bigint AS replay_id
-     FROM scored WHERE ranked ORDER BY period, source, score DESC, games DESC, player_id)
+     FROM stats_period_players WHERE ranked ORDER BY period, source, score DESC, games DESC,
+                                                     player_id)
     UNION ALL
     (SELECT period, source, 'sharpshooter', player_id, longest_kill_m, replay_id FROM longest)
     UNION ALL
     (SELECT DISTINCT ON (period, source) period, source, 'survivor', player_id, vitality, NULL
-     FROM scored WHERE ranked AND vitality > 0
+     FROM stats_period_players WHERE ranked AND vitality > 0
      ORDER BY period, source, vitality DESC, games DESC, player_id)
     UNION ALL
     (SELECT period, source, 'one_man_army', player_id, kills, replay_id FROM best_game)
     UNION ALL
     (SELECT DISTINCT ON (period, source) period, source, 'friendly_fire', player_id,
             teamkills, NULL
-     FROM scored WHERE teamkills > 0 ORDER BY period, source, teamkills DESC, games, player_id)
+     FROM stats_period_players WHERE teamkills > 0
+     ORDER BY period, source, teamkills DESC, games, player_id)
     UNION ALL
     (SELECT DISTINCT ON (period, source) period, source, 'iron_commander', player_id,
             commander_wins, NULL
-     FROM scored WHERE commander_wins > 0
+     FROM stats_period_players WHERE commander_wins > 0
      ORDER BY period, source, commander_wins DESC, commander_games, player_id)
     UNION ALL
     (SELECT DISTINCT ON (period, source) period, source, 'newcomer', player_id, kills, NULL
@@ -342,21 +362,28 @@ def refresh_leaderboards(
     if not periods:
         return {"periods": 0, "leaderboards": 0, "nominations": 0}
     bounds = [period_bounds(p) for p in periods]
+    # Marks cleared first: a game marking a period while this runs stays marked for next time.
+    conn.execute(
+        sa.text("DELETE FROM stats_stale WHERE kind = 'period' AND key = ANY(:p)"),
+        {"p": periods},
+    )
     params = {
         "periods": periods,
         "starts": [b[0] for b in bounds],
-        "ends": [b[1] for b in bounds],
+        "lo": min(b[0] for b in bounds),
+        "hi": max(b[1] for b in bounds),
         "prior": SCORE_PRIOR_GAMES,
         "min_games": min_games,
     }
     for table in ("leaderboards", "nominations"):
         conn.execute(sa.text(f"DELETE FROM {table} WHERE period = ANY(:p)"), {"p": periods})
-    boards = conn.execute(sa.text(_LEADERBOARDS), params).rowcount
-    awards = conn.execute(sa.text(_NOMINATIONS), params).rowcount
-    conn.execute(
-        sa.text("DELETE FROM stats_stale WHERE kind = 'period' AND key = ANY(:p)"),
-        {"p": periods},
-    )
+    conn.execute(sa.text("DROP TABLE IF EXISTS stats_period_rows, stats_period_players"))
+    conn.execute(sa.text(_PERIOD_ROWS), params)
+    conn.execute(sa.text("ANALYZE stats_period_rows"))
+    conn.execute(sa.text(_PERIOD_PLAYERS), params)
+    boards = conn.execute(sa.text(_LEADERBOARDS)).rowcount
+    awards = conn.execute(sa.text(_NOMINATIONS)).rowcount
+    conn.execute(sa.text("DROP TABLE stats_period_rows, stats_period_players"))
     return {"periods": len(periods), "leaderboards": boards, "nominations": awards}
 
 
@@ -604,9 +631,11 @@ def career_series(engine: Engine, player_id: int) -> tuple[list[int], list[int]]
 def nickname_choices(engine: Engine, typed: str, limit: int = 25) -> list[tuple[str, int]]:
     """(nickname, player id) pairs for an autocomplete: current and past nicknames containing
     ``typed`` (case-insensitive), those starting with it first, then the busiest players."""
-    pattern = "%" + typed.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace(
-        "_", "\\_"
-    ) + "%"
+    pattern = (
+        "%"
+        + typed.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        + "%"
+    )
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(

@@ -171,4 +171,46 @@ def rivals_cmd(name_or_id: str, as_json: bool) -> None:
         click.echo(f"{label:>16}: {text}")
 
 
-COMMANDS = [stats_group]
+@click.command("demo-history")
+@click.option("--games", default=10_000, show_default=True, help="How many games to generate.")
+@click.option("--players", default=150, show_default=True, help="Players per game.")
+@click.option("--append", is_flag=True, help="Add to a warehouse that already has games.")
+def demo_history_cmd(games: int, players: int, append: bool) -> None:
+    """Fill the warehouse with a generated history (parsed rows only, written set-wise; no raw
+    bodies, no runs), then bring the directory and statistics up to date — for trying the
+    statistics, /top and the digests at scale.
+
+    Refuses a warehouse that has games unless --append: it is never mixed into real data by
+    accident.
+
+    Example: wog demo-history --games 10000
+    """
+    import time
+
+    import sqlalchemy as sa
+
+    from wog_assets.demo.history import build_history
+
+    warehouse = engine()
+    with warehouse.connect() as conn:
+        existing = conn.scalar(sa.text("SELECT count(*) FROM games"))
+    if existing and not append:
+        raise click.ClickException(
+            f"the warehouse already has {existing} games; give --append to add generated ones"
+        )
+    started = time.perf_counter()
+    history = build_history(
+        warehouse,
+        games,
+        players_per_game=players,
+        min_games=settings().pipeline.stats_min_games,
+        say=click.echo,
+    )
+    click.echo(
+        f"{games:,} games {history.first_id}..{history.last_id} "
+        f"({history.first_day} – {history.last_day}): {history.players:,} player-games, "
+        f"{history.frags:,} frags; statistics current ({time.perf_counter() - started:.0f} s)"
+    )
+
+
+COMMANDS = [stats_group, demo_history_cmd]

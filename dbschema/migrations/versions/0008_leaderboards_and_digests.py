@@ -21,6 +21,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        op.f("ix_player_game_stats_player_id_played_on"),
+        "player_game_stats",
+        ["player_id", "played_on"],
+    )
+    op.drop_index(op.f("ix_player_game_stats_player_id"), table_name="player_game_stats")
     op.create_table(
         "leaderboards",
         sa.Column("source", sa.Text(), nullable=False),
@@ -116,3 +122,5 @@ def downgrade() -> None:
     op.drop_table("nominations")
     op.drop_index(op.f("ix_leaderboards_source_period_board_rank"), table_name="leaderboards")
     op.drop_table("leaderboards")
+    op.create_index(op.f("ix_player_game_stats_player_id"), "player_game_stats", ["player_id"])
+    op.drop_index(op.f("ix_player_game_stats_player_id_played_on"), table_name="player_game_stats")

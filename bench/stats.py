@@ -1,0 +1,153 @@
+"""Benchmark: career statistics at 10,000 games of history.
+
+Builds a generated history in a private Postgres (``wog_assets.demo.history``, the same builder
+as ``wog demo-history``: ~150 players and ~200 frags a game, regulars playing far more than
+newcomers, three games a day) and measures, against the targets of the statistics:
+
+- the work one new game triggers — its per-game rows, the careers and rivals of its players
+  (and every score of the source), the tables of its week and month — ≤ 2 s;
+- a full rebuild of the stats group (every per-game row, career, rival, week and month) ≤ 60 s;
+- each slash command's query ≤ 100 ms at the 95th percentile (200 calls, random players);
+- the player directory refresh for one new game, flat with history (bench/directory.py
+  measures it against the old full re-aggregation).
+
+    uv run python bench/stats.py [--games 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def _verdict(value: float, target: float) -> str:
+    return f"{'OK  ' if value <= target else 'OVER'} ({value / target:.2f}× the target)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", type=int, default=10_000)
+    parser.add_argument("--new-games", type=int, default=5, help="new games to time one by one")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    import pgserver
+    import sqlalchemy as sa
+
+    from dbschema.connection import normalize_url
+    from dbschema.migrate import upgrade
+    from wog_assets.demo.history import build_history
+    from wog_bot import store
+    from wog_warehouse.replays import refresh_player_directory
+    from wog_warehouse.stats import (
+        all_periods,
+        refresh_careers,
+        refresh_game_stats,
+        refresh_leaderboards,
+        stale_periods,
+        week_of,
+    )
+
+    min_games = 5
+    tmp = Path(tempfile.mkdtemp(prefix="wogstats"))
+    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+    engine = sa.create_engine(normalize_url(server.get_uri()))
+    upgrade(engine)
+
+    start = time.perf_counter()
+    history = build_history(engine, args.games, min_games=min_games, say=print)
+    with engine.connect() as conn:
+        careers = conn.scalar(sa.text("SELECT count(*) FROM player_careers"))
+    print(f"history: {args.games:,} games, {history.players:,} player-games, "
+          f"{history.frags:,} frags, {careers:,} careers, {history.first_day} – "
+          f"{history.last_day}; built and refreshed in {time.perf_counter() - start:.0f} s")  # fmt: skip
+
+    # --- one new game --------------------------------------------------------------------
+    per_game, directory = [], []
+    for _ in range(args.new_games):
+        new = build_history(engine, 1, refresh=False, min_games=min_games)
+        ids = [new.first_id]
+        t0 = time.perf_counter()
+        refresh_player_directory(engine, ids)
+        t1 = time.perf_counter()
+        refresh_game_stats(engine, ids)
+        counts = refresh_careers(engine, min_games=min_games)
+        periods = stale_periods(engine)
+        refresh_leaderboards(engine, periods, min_games=min_games)
+        t2 = time.perf_counter()
+        directory.append(t1 - t0)
+        per_game.append(t2 - t1)
+    worst = max(per_game)
+    print(f"one new game: per-game rows + {counts['players']} careers/rivals + {len(periods)} "
+          f"periods {periods}: median {statistics.median(per_game):.2f} s, worst {worst:.2f} s "
+          f"— target ≤ 2 s: {_verdict(worst, 2.0)}")  # fmt: skip
+    print(f"player directory for one new game: median {statistics.median(directory) * 1000:.0f} "
+          f"ms (flat with history: see bench/directory.py)")  # fmt: skip
+
+    # --- full rebuild ------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        ids = list(conn.scalars(sa.text("SELECT replay_id FROM games")))
+        refresh_game_stats(conn, ids)
+        t1 = time.perf_counter()
+        refresh_careers(conn, min_games=min_games, full=True)
+        t2 = time.perf_counter()
+        periods = all_periods(conn)
+        refresh_leaderboards(conn, periods, min_games=min_games)
+    t3 = time.perf_counter()
+    print(f"full rebuild: {t3 - t0:.1f} s (per-game rows {t1 - t0:.1f} s, careers and rivals "
+          f"{t2 - t1:.1f} s, {len(periods)} weeks and months {t3 - t2:.1f} s) — target ≤ 60 s: "
+          f"{_verdict(t3 - t0, 60.0)}")  # fmt: skip
+
+    # --- slash-command queries -------------------------------------------------------------
+    with engine.connect() as conn:
+        players = list(conn.scalars(sa.text("SELECT player_id FROM player_careers")))
+        names = list(conn.scalars(sa.text("SELECT nickname FROM player_directory")))
+        days = list(conn.scalars(sa.text("SELECT DISTINCT played_on FROM player_game_stats")))
+    rng = random.Random(7)
+    months = sorted({f"{d.year}-{d.month:02d}" for d in days})
+    weeks = sorted({week_of(d) for d in days})
+    queries: dict[str, Callable[[], object]] = {
+        "/player (find + career)": lambda: store.career(
+            engine, store.find_player(engine, rng.choice(names))
+        ),
+        "/player chart (career_series)": lambda: store.career_series(engine, rng.choice(players)),
+        "/player autocomplete": lambda: store.nickname_choices(engine, rng.choice(names)[:4]),
+        "/rivals": lambda: store.rivals_of(engine, rng.choice(players)),
+        "/top (careers, score)": lambda: store.top(engine, metric="score", limit=10),
+        "/top period: week, kills": lambda: store.top(
+            engine, metric="kills", period=rng.choice(weeks), limit=10
+        ),
+        "/top period: month, score": lambda: store.top(
+            engine, metric="score", period=rng.choice(months), limit=10
+        ),
+        "/commanders": lambda: store.top(engine, metric="commanders", limit=10),
+        "/top games: 50": lambda: store.top_killers(engine, 50),
+    }
+    worst_p95 = 0.0
+    for label, query in queries.items():
+        query()  # warm the connection pool and caches as a running bot would be
+        samples = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            query()
+            samples.append((time.perf_counter() - t0) * 1000)
+        p95 = _p95(samples)
+        worst_p95 = max(worst_p95, p95)
+        print(f"  {label:<30} p50 {statistics.median(samples):6.1f} ms   p95 {p95:6.1f} ms")
+    print(f"slash-command queries: worst p95 {worst_p95:.1f} ms — target ≤ 100 ms: "
+          f"{_verdict(worst_p95, 100.0)}")  # fmt: skip
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
