@@ -7,7 +7,12 @@ instance stored in Postgres, like ``wog dev``), once by calling the same fetch/s
 functions in a plain loop. Prints replays/s for both and the ratio.
 Targets: >= 8 replays/s through Dagster, <= 2x the direct time.
 
-    uv run python bench/backfill.py [--replays 1000] [--batch 50]
+Then the cost of keeping raw bodies: replays carrying ``--viewer-mb`` of movement data (the
+generator's random walk compresses like real recordings, ~8×), each stored the way the raw
+asset stores it — SHA-256, zstd, one upsert — before (zstd level 3) and now (level 1), against
+parsing the same body. Target: storing costs no more than parsing.
+
+    uv run python bench/backfill.py [--replays 1000] [--batch 50] [--viewer-mb 20]
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replays", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=50, help="partitions per run")
+    parser.add_argument("--viewer-mb", type=float, default=20.0, help="movement data per replay")
+    parser.add_argument("--raw-replays", type=int, default=8, help="replays for the raw costs")
     args = parser.parse_args()
     os.environ["WOG_BACKFILL_BATCH"] = str(args.batch)
     warnings.simplefilter("ignore")
@@ -123,8 +130,41 @@ def main() -> None:
         f"ratio:   dagster takes {through_dagster / direct:.2f}x the direct time (target <= 2x); "
         f"{n / through_dagster:.1f} replays/s (target >= 8)"
     )
+    _raw_costs(sa.create_engine(url("wh_direct")), args.viewer_mb, args.raw_replays)
     server.cleanup()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _raw_costs(engine, viewer_mb: float, count: int) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from wog_assets.demo.generator import GameOptions, generate_game
+    from wog_assets.source.parse import parse_replay_json
+    from wog_core.models import Fetched
+    from wog_warehouse.raw import ZSTD_LEVEL, store_replay_json
+
+    options = GameOptions(players=150, frags=200, viewer_bytes=int(viewer_mb * 2**20))
+    bodies = [generate_game(50_000 + i, seed=2, options=options).replay_json for i in range(count)]
+    size = sum(len(b) for b in bodies) / count / 2**20
+    costs: dict[str, float] = {}
+    for label, level in (("before (zstd 3)", 3), (f"now (zstd {ZSTD_LEVEL})", ZSTD_LEVEL)):
+        started = time.perf_counter()
+        stored = 0
+        for i, body in enumerate(bodies):
+            fetched = Fetched(50_000 + i, "https://stats.example/json", 200,
+                              dt.datetime.now(dt.UTC), body)  # fmt: skip
+            stored += store_replay_json(engine, fetched, level=level)
+        costs[label] = (time.perf_counter() - started) / count
+        ratio = sum(len(b) for b in bodies) / stored
+        print(f"raw store {label:<16} {costs[label] * 1000:6.1f} ms per {size:.1f} MB replay "
+              f"(compressed {ratio:.1f}x)")  # fmt: skip
+    started = time.perf_counter()
+    for i, body in enumerate(bodies):
+        parse_replay_json(body, replay_id=50_000 + i)
+    parse = (time.perf_counter() - started) / count
+    print(f"parse                     {parse * 1000:6.1f} ms per replay")
+    for label, cost in costs.items():
+        print(f"storing / parsing, {label}: {cost / parse:.2f}x (target <= 1x)")
 
 
 if __name__ == "__main__":

@@ -96,8 +96,7 @@ def main() -> None:
     # --- full rebuild ------------------------------------------------------------------------
     t0 = time.perf_counter()
     with engine.begin() as conn:
-        ids = list(conn.scalars(sa.text("SELECT replay_id FROM games")))
-        refresh_game_stats(conn, ids)
+        refresh_game_stats(conn, None)
         t1 = time.perf_counter()
         refresh_careers(conn, min_games=min_games, full=True)
         t2 = time.perf_counter()

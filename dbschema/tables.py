@@ -251,8 +251,9 @@ frags = Table(
 player_game_stats = Table(
     "player_game_stats",
     metadata,
-    Column("replay_id", BigInteger, ForeignKey("games.replay_id", ondelete="CASCADE"),
-           primary_key=True),
+    # No foreign key: derived rows, replaced per game and rebuilt in bulk (a per-row check
+    # cost a quarter of a full rebuild); nothing deletes games.
+    Column("replay_id", BigInteger, primary_key=True),
     Column("player_id", BigInteger, primary_key=True),
     Column("source", Text, nullable=False),
     Column("played_on", Date, nullable=False, comment="The game's start date (Moscow)"),
@@ -311,14 +312,13 @@ leaderboards = Table(
     Column("source", Text, primary_key=True),
     Column("period", String(8), primary_key=True, comment="2026-03 (month) or 2026-W10 (ISO week)"),
     Column("board", String(16), primary_key=True),
-    Column("player_id", BigInteger, primary_key=True),
-    Column("rank", Integer, nullable=False, comment="Dense rank, highest value first"),
-    Column("value", Float, nullable=False),
-    Column("games", Integer, nullable=False, comment="Games in the period (commanders: commanded)"),
-    Index(None, "source", "period", "board", "rank"),
-    comment="Each period's tables: score, kills, deaths, teamkills, vitality, longest kill, "
-    "commanders.",
-)
+    Column("players", ARRAY(BigInteger), nullable=False, comment="Ranked players, best first (ties: by id)"),
+    Column("values", ARRAY(Float), nullable=False),
+    Column("games", ARRAY(Integer), nullable=False,
+           comment="Their games in the period (commanders: games commanded)"),
+    comment="Each period's tables — score, kills, deaths, teamkills, vitality, longest kill, "
+    "commanders — one row each, its players in order.",
+)  # fmt: skip
 
 nominations = Table(
     "nominations",

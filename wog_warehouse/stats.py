@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dbschema import tables
 from wog_core.sides import SIDE_CODES
 
 SCORE_PRIOR_GAMES = 10  # C in the score: how many "average" games every career starts with
@@ -55,14 +56,14 @@ WITH k AS (
            array_agg(DISTINCT f.weapon ORDER BY f.weapon)
                FILTER (WHERE f.weapon IS NOT NULL AND NOT f.is_teamkill) AS weapons
     FROM frags f
-    WHERE f.replay_id = ANY(:ids) AND f.killer_id IS NOT NULL AND f.killer_id <> f.victim_id
+    WHERE {{frags}} AND f.killer_id IS NOT NULL AND f.killer_id <> f.victim_id
     GROUP BY 1, 2
 ), d AS (
     SELECT f.replay_id, f.victim_id AS player_id, count(*) AS deaths,
            count(*) FILTER (WHERE f.killer_id = f.victim_id) AS suicides,
            bool_or(f.is_teamkill AND f.killer_id IS DISTINCT FROM f.victim_id) AS died_to_teamkill
     FROM frags f
-    WHERE f.replay_id = ANY(:ids)
+    WHERE {{frags}}
     GROUP BY 1, 2
 )
 INSERT INTO player_game_stats (
@@ -72,7 +73,7 @@ INSERT INTO player_game_stats (
 SELECT p.replay_id, p.player_id, g.source, g.started_at::date, p.side,
        coalesce(k.kills, 0), coalesce(k.teamkills, 0), coalesce(d.suicides, 0),
        coalesce(d.deaths, 0), coalesce(d.died_to_teamkill, false), d.deaths IS NULL,
-       k.longest_kill_m, coalesce(k.vehicle_kills, 0), coalesce(k.weapons, '{{}}'),
+       k.longest_kill_m, coalesce(k.vehicle_kills, 0), coalesce(k.weapons, '{{{{}}}}'),
        coalesce(p.player_id = {_COMMANDER}, false),
        CASE WHEN p.player_id = {_COMMANDER} AND g.winner IS NOT NULL
             THEN g.winner = p.side END
@@ -80,7 +81,7 @@ FROM players p
 JOIN games g ON g.replay_id = p.replay_id
 LEFT JOIN k ON k.replay_id = p.replay_id AND k.player_id = p.player_id
 LEFT JOIN d ON d.replay_id = p.replay_id AND d.player_id = p.player_id
-WHERE p.replay_id = ANY(:ids)
+WHERE {{players}}
 """
 
 
@@ -95,22 +96,47 @@ ON CONFLICT DO NOTHING
 """
 
 
-def refresh_game_stats(conn: Connection | Engine, replay_ids: list[int]) -> int:
-    """Replace the per-game rows of ``replay_ids``; returns how many were written.
+def _game_stats_sql(ids: bool) -> str:
+    if ids:
+        return _GAME_STATS.format(
+            frags="f.replay_id = ANY(:ids)", players="p.replay_id = ANY(:ids)"
+        )
+    return _GAME_STATS.format(frags="TRUE", players="TRUE")
+
+
+# A full rebuild is a batch job on a big table: sorts and hashes in memory, not on disk.
+_BATCH_MEMORY = "SET LOCAL work_mem = '256MB'"
+
+
+def refresh_game_stats(conn: Connection | Engine, replay_ids: list[int] | None) -> int:
+    """Replace the per-game rows of ``replay_ids`` (None: of every game); returns how many were
+    written.
 
     The players and periods of the old rows and of the new ones are marked stale (same
     transaction), so the next :func:`refresh_careers` and :func:`refresh_leaderboards` redo
-    exactly them.
+    exactly them; a rebuild of every game marks nothing (rebuild those in full too).
     """
     if isinstance(conn, Engine):
         with conn.begin() as c:
             return refresh_game_stats(c, replay_ids)
+    if replay_ids is None:
+        # Every row anew: load without the secondary indexes, then build them in one sort each
+        # (index maintenance row by row was over half of a full rebuild).
+        conn.execute(sa.text(_BATCH_MEMORY))
+        conn.execute(sa.text("TRUNCATE player_game_stats"))
+        indexes = list(tables.player_game_stats.indexes)
+        for index in indexes:
+            conn.execute(sa.schema.DropIndex(index, if_exists=True))
+        written = conn.execute(sa.text(_game_stats_sql(ids=False))).rowcount
+        for index in indexes:
+            conn.execute(sa.schema.CreateIndex(index))
+        return written
     ids = sorted(set(replay_ids))
     if not ids:
         return 0
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
     conn.execute(sa.text("DELETE FROM player_game_stats WHERE replay_id = ANY(:ids)"), {"ids": ids})
-    written = conn.execute(sa.text(_GAME_STATS), {"ids": ids}).rowcount
+    written = conn.execute(sa.text(_game_stats_sql(ids=True)), {"ids": ids}).rowcount
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
     return written
 
@@ -120,14 +146,14 @@ _CAREERS = """
 WITH fav_weapon AS (  -- the weapon of most of their kills (ties: alphabetical)
     SELECT DISTINCT ON (killer_id) killer_id AS player_id, weapon
     FROM frags
-    WHERE killer_id = ANY(:players) AND killer_id <> victim_id AND NOT is_teamkill
+    WHERE {killers} AND killer_id <> victim_id AND NOT is_teamkill
           AND weapon IS NOT NULL
     GROUP BY killer_id, weapon
     ORDER BY killer_id, count(*) DESC, weapon
 ), fav_side AS (
     SELECT DISTINCT ON (player_id) player_id, side
     FROM player_game_stats
-    WHERE player_id = ANY(:players)
+    WHERE {players}
     GROUP BY player_id, side
     ORDER BY player_id, count(*) DESC, side
 ), totals AS (
@@ -137,7 +163,7 @@ WITH fav_weapon AS (  -- the weapon of most of their kills (ties: alphabetical)
            count(*) FILTER (WHERE was_commander) AS commander_games,
            count(*) FILTER (WHERE commander_won) AS commander_wins,
            min(played_on) AS first_game, max(played_on) AS last_game
-    FROM player_game_stats WHERE player_id = ANY(:players) GROUP BY player_id
+    FROM player_game_stats WHERE {players} GROUP BY player_id
 )
 INSERT INTO player_careers (
     player_id, source, nickname, games, kills, deaths, teamkills, suicides, survived, kd,
@@ -169,14 +195,14 @@ _RIVALS = """
 WITH nemesis AS (
     SELECT DISTINCT ON (victim_id) victim_id AS player_id, killer_id, count(*) AS n
     FROM frags
-    WHERE victim_id = ANY(:players) AND killer_id IS NOT NULL AND killer_id <> victim_id
+    WHERE {victims} AND killer_id IS NOT NULL AND killer_id <> victim_id
           AND NOT is_teamkill
     GROUP BY victim_id, killer_id
     ORDER BY victim_id, count(*) DESC, killer_id
 ), victim AS (
     SELECT DISTINCT ON (killer_id) killer_id AS player_id, victim_id, count(*) AS n
     FROM frags
-    WHERE killer_id = ANY(:players) AND killer_id <> victim_id AND NOT is_teamkill
+    WHERE {killers} AND killer_id <> victim_id AND NOT is_teamkill
     GROUP BY killer_id, victim_id
     ORDER BY killer_id, count(*) DESC, victim_id
 )
@@ -184,6 +210,13 @@ INSERT INTO rivals (player_id, nemesis_id, nemesis_kills, victim_id, victim_kill
 SELECT coalesce(ne.player_id, vi.player_id), ne.killer_id, ne.n, vi.victim_id, vi.n
 FROM nemesis ne FULL JOIN victim vi ON vi.player_id = ne.player_id
 """
+
+
+def _for_players(sql: str, full: bool) -> str:
+    if full:
+        return sql.format(killers="killer_id IS NOT NULL", victims="TRUE", players="TRUE")
+    return sql.format(killers="killer_id = ANY(:players)", victims="victim_id = ANY(:players)",
+                      players="player_id = ANY(:players)")  # fmt: skip
 
 
 def refresh_careers(
@@ -195,33 +228,35 @@ def refresh_careers(
         with conn.begin() as c:
             return refresh_careers(c, min_games=min_games, full=full)
     if full:
+        conn.execute(sa.text(_BATCH_MEMORY))
         conn.execute(sa.text("DELETE FROM stats_stale WHERE kind = 'player'"))
-        players = list(
-            conn.execute(sa.text("SELECT DISTINCT player_id FROM player_game_stats")).scalars()
-        )
         conn.execute(sa.text("TRUNCATE player_careers, rivals"))
+        players: list[int] = []
     else:
         players = list(
             conn.execute(
                 sa.text("DELETE FROM stats_stale WHERE kind = 'player' RETURNING key::bigint")
             ).scalars()
         )
+        if not players:
+            return {"players": 0, "careers": 0, "rivals": 0}
         conn.execute(
             sa.text("DELETE FROM player_careers WHERE player_id = ANY(:p)"), {"p": players}
         )
         conn.execute(sa.text("DELETE FROM rivals WHERE player_id = ANY(:p)"), {"p": players})
-    if not players:
-        return {"players": 0, "careers": 0, "rivals": 0}
-    careers = conn.execute(sa.text(_CAREERS), {"players": players, "min_games": min_games}).rowcount
+    params = {"players": players, "min_games": min_games}
+    careers = conn.execute(sa.text(_for_players(_CAREERS, full)), params).rowcount
     sources = list(
         conn.execute(
-            sa.text("SELECT DISTINCT source FROM player_careers WHERE player_id = ANY(:p)"),
+            sa.text("SELECT DISTINCT source FROM player_careers")
+            if full
+            else sa.text("SELECT DISTINCT source FROM player_careers WHERE player_id = ANY(:p)"),
             {"p": players},
         ).scalars()
     )
     conn.execute(sa.text(_SCORES), {"sources": sources, "prior": SCORE_PRIOR_GAMES})
-    rivals = conn.execute(sa.text(_RIVALS), {"players": players}).rowcount
-    return {"players": len(players), "careers": careers, "rivals": rivals}
+    rivals = conn.execute(sa.text(_for_players(_RIVALS, full)), {"players": players}).rowcount
+    return {"players": careers if full else len(players), "careers": careers, "rivals": rivals}
 
 
 # --- periods: leaderboards and nominations ------------------------------------------------
@@ -230,25 +265,26 @@ BOARDS = ("score", "kills", "deaths", "teamkills", "vitality", "longest_kill", "
 AWARDS = ("mvp", "sharpshooter", "survivor", "one_man_army", "friendly_fire", "iron_commander",
           "newcomer")  # fmt: skip
 
-# Each period's rows, once: a week's and a month's key are computed from the date, and the date
-# range bounds the scan (one new game: its month and week; a full rebuild: everything).
+# Each period's rows, once: a row's week and month are found by their first day (a date join,
+# no text per row) and the date range bounds the scan (one new game: its month and week; a full
+# rebuild: everything). Keys are compared bytewise (COLLATE "C"): only equality and order matter.
 _PERIOD_ROWS = """
 CREATE TEMP TABLE stats_period_rows AS
-SELECT r.*, p.start_on FROM (
-    SELECT to_char(played_on, 'IYYY-"W"IW') AS period, source, replay_id, player_id, kills,
-           deaths, teamkills, survived, longest_kill_m, was_commander, commander_won
-    FROM player_game_stats
-    WHERE played_on >= :lo AND played_on < :hi
-          AND to_char(played_on, 'IYYY-"W"IW') = ANY(CAST(:periods AS text[]))
-    UNION ALL
-    SELECT to_char(played_on, 'YYYY-MM'), source, replay_id, player_id, kills,
-           deaths, teamkills, survived, longest_kill_m, was_commander, commander_won
-    FROM player_game_stats
-    WHERE played_on >= :lo AND played_on < :hi
-          AND to_char(played_on, 'YYYY-MM') = ANY(CAST(:periods AS text[]))
-) r
-JOIN unnest(CAST(:periods AS text[]), CAST(:starts AS date[])) AS p(period, start_on)
-  USING (period)
+WITH periods AS (
+    SELECT period COLLATE "C" AS period, start_on, length(period) > 7 AS weekly
+    FROM unnest(CAST(:periods AS text[]), CAST(:starts AS date[])) AS p(period, start_on)
+)
+SELECT p.period, p.start_on, s.source COLLATE "C" AS source, s.replay_id, s.player_id, s.kills,
+       s.deaths, s.teamkills, s.survived, s.longest_kill_m, s.was_commander, s.commander_won
+FROM player_game_stats s
+JOIN periods p ON p.start_on = date_trunc('week', s.played_on)::date AND p.weekly
+WHERE s.played_on >= :lo AND s.played_on < :hi
+UNION ALL
+SELECT p.period, p.start_on, s.source COLLATE "C", s.replay_id, s.player_id, s.kills,
+       s.deaths, s.teamkills, s.survived, s.longest_kill_m, s.was_commander, s.commander_won
+FROM player_game_stats s
+JOIN periods p ON p.start_on = date_trunc('month', s.played_on)::date AND NOT p.weekly
+WHERE s.played_on >= :lo AND s.played_on < :hi
 """
 
 # Each period's players and their sums, scored against the period's community mean.
@@ -265,50 +301,60 @@ WITH mean AS (
            count(*) FILTER (WHERE was_commander) AS commander_games,
            count(*) FILTER (WHERE commander_won) AS commander_wins
     FROM stats_period_rows GROUP BY 1, 2, 3
+), firsts AS (  -- each player's first game of all (newcomers)
+    SELECT player_id, min(played_on) AS first_on FROM player_game_stats
+    WHERE player_id IN (SELECT DISTINCT player_id FROM stats_period_rows) GROUP BY player_id
 )
-SELECT pp.*, (pp.kills + :prior * m.mu) / (pp.games + :prior) AS score,
+SELECT pp.*, f.first_on, (pp.kills + :prior * m.mu) / (pp.games + :prior) AS score,
        pp.games >= :min_games AS ranked
-FROM pp JOIN mean m USING (period, source)
+FROM pp JOIN mean m USING (period, source) JOIN firsts f USING (player_id)
 """
 
+# One row per period and table: its ranked players, best first (ties by player id), read back
+# in one fetch; dense ranks follow from the order and are numbered when read.
 _LEADERBOARDS = """
-WITH vals AS (
-    SELECT period, source, player_id, games, 'score' AS board, score AS value
-    FROM stats_period_players WHERE ranked
-    UNION ALL SELECT period, source, player_id, games, 'kills', kills
-              FROM stats_period_players WHERE ranked
-    UNION ALL SELECT period, source, player_id, games, 'deaths', deaths
-              FROM stats_period_players WHERE ranked
-    UNION ALL SELECT period, source, player_id, games, 'teamkills', teamkills
-              FROM stats_period_players WHERE ranked
-    UNION ALL SELECT period, source, player_id, games, 'vitality', vitality
-              FROM stats_period_players WHERE ranked
-    UNION ALL SELECT period, source, player_id, games, 'longest_kill', longest_kill_m
-              FROM stats_period_players WHERE longest_kill_m IS NOT NULL
-    UNION ALL SELECT period, source, player_id, commander_games, 'commanders', commander_wins
-              FROM stats_period_players WHERE commander_games > 0
+WITH vals AS (  -- one scan: each player's row unpivoted into the tables they appear in
+    SELECT sp.period, sp.source, v.board COLLATE "C" AS board, sp.player_id, v.value, v.games
+    FROM stats_period_players sp
+    CROSS JOIN LATERAL (VALUES
+        ('score', sp.score, sp.games, sp.ranked),
+        ('kills', sp.kills, sp.games, sp.ranked),
+        ('deaths', sp.deaths, sp.games, sp.ranked),
+        ('teamkills', sp.teamkills, sp.games, sp.ranked),
+        ('vitality', sp.vitality, sp.games, sp.ranked),
+        ('longest_kill', sp.longest_kill_m, sp.games,
+         sp.ranked AND sp.longest_kill_m IS NOT NULL),
+        ('commanders', sp.commander_wins, sp.commander_games, sp.commander_games > 0)
+    ) AS v(board, value, games, listed)
+    WHERE (sp.ranked OR sp.commander_games > 0) AND v.listed
 )
-INSERT INTO leaderboards (source, period, board, player_id, rank, value, games)
-SELECT source, period, board, player_id,
-       dense_rank() OVER (PARTITION BY source, period, board ORDER BY value DESC), value, games
-FROM vals
+INSERT INTO leaderboards (source, period, board, players, "values", games)
+SELECT source, period, board, array_agg(player_id ORDER BY value DESC, player_id),
+       array_agg(value ORDER BY value DESC, player_id),
+       array_agg(games ORDER BY value DESC, player_id)
+FROM vals GROUP BY source, period, board
 """
 
 # One winner per award; each ORDER BY ends in the tie-breakers the README lists.
 _NOMINATIONS = """
-WITH best_game AS (
-    SELECT DISTINCT ON (period, source) period, source, player_id, kills, replay_id
-    FROM stats_period_rows WHERE kills > 0
-    ORDER BY period, source, kills DESC, replay_id, player_id
+WITH tops AS (  -- each period's record kills in one game and longest kill
+    SELECT period, source, max(kills) AS kills, max(longest_kill_m) AS longest_kill_m
+    FROM stats_period_rows GROUP BY 1, 2
+), best_game AS (
+    SELECT DISTINCT ON (r.period, r.source) r.period, r.source, r.player_id, r.kills, r.replay_id
+    FROM stats_period_rows r JOIN tops t
+      ON t.period = r.period AND t.source = r.source AND r.kills = t.kills
+    WHERE t.kills > 0
+    ORDER BY r.period, r.source, r.replay_id, r.player_id
 ), longest AS (
-    SELECT DISTINCT ON (period, source) period, source, player_id, longest_kill_m, replay_id
-    FROM stats_period_rows WHERE longest_kill_m IS NOT NULL
-    ORDER BY period, source, longest_kill_m DESC, replay_id, player_id
+    SELECT DISTINCT ON (r.period, r.source) r.period, r.source, r.player_id, r.longest_kill_m,
+           r.replay_id
+    FROM stats_period_rows r JOIN tops t
+      ON t.period = r.period AND t.source = r.source AND r.longest_kill_m = t.longest_kill_m
+    ORDER BY r.period, r.source, r.replay_id, r.player_id
 ), debut AS (  -- the period's players whose first game of all falls in it
     SELECT sc.period, sc.source, sc.player_id, sc.kills, sc.games
-    FROM stats_period_players sc
-    WHERE NOT EXISTS (SELECT 1 FROM player_game_stats e
-                      WHERE e.player_id = sc.player_id AND e.played_on < sc.start_on)
+    FROM stats_period_players sc WHERE sc.first_on >= sc.start_on
 ), winners AS (
     (SELECT DISTINCT ON (period, source) period, source, 'mvp' AS award, player_id,
             score AS value, NULL::bigint AS replay_id
@@ -375,12 +421,15 @@ def refresh_leaderboards(
         "prior": SCORE_PRIOR_GAMES,
         "min_games": min_games,
     }
+    if len(periods) > 4:
+        conn.execute(sa.text(_BATCH_MEMORY))
     for table in ("leaderboards", "nominations"):
         conn.execute(sa.text(f"DELETE FROM {table} WHERE period = ANY(:p)"), {"p": periods})
     conn.execute(sa.text("DROP TABLE IF EXISTS stats_period_rows, stats_period_players"))
     conn.execute(sa.text(_PERIOD_ROWS), params)
     conn.execute(sa.text("ANALYZE stats_period_rows"))
     conn.execute(sa.text(_PERIOD_PLAYERS), params)
+    conn.execute(sa.text("ANALYZE stats_period_players"))
     boards = conn.execute(sa.text(_LEADERBOARDS)).rowcount
     awards = conn.execute(sa.text(_NOMINATIONS)).rowcount
     conn.execute(sa.text("DROP TABLE stats_period_rows, stats_period_players"))
@@ -547,14 +596,17 @@ def top(
         period_bounds(period)  # a clear error for a malformed period
         params["period"] = period.strip()
         sql = """
-            SELECT lb.rank, lb.player_id, coalesce(pd.nickname, '?') AS nickname, lb.value,
-                   lb.games
-            FROM leaderboards lb LEFT JOIN player_directory pd ON pd.player_id = lb.player_id
+            SELECT dense_rank() OVER (ORDER BY t.value DESC) AS rank, t.player_id,
+                   coalesce(pd.nickname, '?') AS nickname, t.value, t.games
+            FROM leaderboards lb
+            CROSS JOIN LATERAL unnest(lb.players, lb."values", lb.games)
+                 WITH ORDINALITY AS t(player_id, value, games, n)
+            LEFT JOIN player_directory pd ON pd.player_id = t.player_id
             WHERE lb.source = :source AND lb.period = :period AND lb.board = :board
-            ORDER BY lb.rank, lb.player_id LIMIT :limit"""
+            ORDER BY t.n LIMIT :limit"""
     else:
         value, games, where = {
-            "longest_kill": ("longest_kill_m", "games", "longest_kill_m IS NOT NULL"),
+            "longest_kill": ("longest_kill_m", "games", "ranked AND longest_kill_m IS NOT NULL"),
             "commanders": ("commander_wins", "commander_games", "commander_games > 0"),
         }.get(metric, (metric, "games", "ranked"))
         sql = f"""

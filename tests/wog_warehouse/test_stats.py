@@ -134,9 +134,10 @@ def test_leaderboards_rank_densely_and_leave_out_the_unranked(history: sa.Engine
     assert board("deaths", "2026-W10") == [(1, 1, 2), (1, 4, 2), (2, 2, 1), (2, 3, 1)]
     assert board("teamkills", "2026-W10") == [(1, 2, 1), (2, 1, 0), (2, 3, 0), (2, 4, 0)]
     assert board("vitality", "2026-W10") == [(1, 2, 0.5), (1, 3, 0.5), (2, 1, 0), (2, 4, 0)]
-    # Records list everyone, ranked or not; commanders by wins (games = games commanded).
+    # Longest kills of ranked players (the sharpshooter nomination takes anyone's); commanders
+    # list everyone who commanded, by wins (games = games commanded).
     assert board("longest_kill", "2026-W10") == [(1, 1, 300), (2, 3, 60)]
-    assert board("longest_kill", "2026-04") == [(1, 1, 400), (2, 3, 10)]
+    assert board("longest_kill", "2026-04") == []
     assert [(r.rank, r.player_id, r.value, r.games)
             for r in top(history, metric="commanders", period="2026-W10")] == [
         (1, 1, 1, 1), (1, 3, 1, 2), (2, 2, 0, 1)]  # fmt: skip

@@ -38,7 +38,6 @@ def refresh_cmd(stale: bool) -> None:
 
     Example: wog stats refresh
     """
-    import sqlalchemy as sa
 
     from wog_warehouse.stats import (
         all_periods,
@@ -53,8 +52,7 @@ def refresh_cmd(stale: bool) -> None:
     rows = 0
     with warehouse.begin() as conn:
         if not stale:
-            ids = list(conn.scalars(sa.text("SELECT replay_id FROM games")))
-            rows = refresh_game_stats(conn, ids)
+            rows = refresh_game_stats(conn, None)
         counts = refresh_careers(conn, min_games=min_games, full=not stale)
         periods = stale_periods(conn) if stale else all_periods(conn)
         boards = refresh_leaderboards(conn, periods, min_games=min_games)

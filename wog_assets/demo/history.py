@@ -172,8 +172,7 @@ def build_history(
         for a in range(0, len(ids), CHUNK * 4):
             refresh_player_directory(engine, ids[a : a + CHUNK * 4])
         with engine.begin() as conn:
-            for a in range(0, len(ids), CHUNK * 4):
-                refresh_game_stats(conn, ids[a : a + CHUNK * 4])
+            refresh_game_stats(conn, None)  # every game: a full rebuild, as `wog stats refresh`
             refresh_careers(conn, min_games=min_games, full=True)
             refresh_leaderboards(conn, all_periods(conn), min_games=min_games)
         with engine.begin() as conn:
