@@ -681,8 +681,9 @@ def career_series(engine: Engine, player_id: int) -> tuple[list[int], list[int]]
 
 
 def nickname_choices(engine: Engine, typed: str, limit: int = 25) -> list[tuple[str, int]]:
-    """(nickname, player id) pairs for an autocomplete: current and past nicknames containing
-    ``typed`` (case-insensitive), those starting with it first, then the busiest players."""
+    """(nickname, player id) pairs for an autocomplete: current and past nicknames (the
+    nickname history holds both) containing ``typed`` (case-insensitive), those starting with
+    it first, then the busiest players."""
     pattern = (
         "%"
         + typed.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -691,11 +692,7 @@ def nickname_choices(engine: Engine, typed: str, limit: int = 25) -> list[tuple[
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                """WITH names AS (
-                       SELECT nickname, player_id FROM player_directory
-                       UNION SELECT nickname, player_id FROM player_nicknames
-                   )
-                   SELECT n.nickname, n.player_id FROM names n
+                """SELECT n.nickname, n.player_id FROM player_nicknames n
                    LEFT JOIN player_careers c ON c.player_id = n.player_id
                    WHERE lower(n.nickname) LIKE :pattern
                    ORDER BY lower(n.nickname) LIKE :prefix DESC, coalesce(c.games, 0) DESC,

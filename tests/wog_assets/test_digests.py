@@ -178,3 +178,17 @@ def test_digests_reach_discord_once_and_can_be_posted_again(
     assert len(discord.channel_messages(111)) == 2
     bad = CliRunner().invoke(main, ["announce", "--digest", "week 10"])
     assert bad.exit_code == 2 and "ISO week" in bad.output
+
+
+def test_digest_settings_name_what_is_wrong() -> None:
+    from wog_core.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).pipeline.digests == {"weekly", "monthly"}
+    assert Settings.from_env({"WOG_DIGESTS": "none"}).pipeline.digests == set()
+    assert Settings.from_env({"WOG_DIGESTS": " Monthly "}).pipeline.digests == {"monthly"}
+    with pytest.raises(SettingsError, match="WOG_DIGESTS: unknown digest daily"):
+        Settings.from_env({"WOG_DIGESTS": "weekly,daily"})
+    assert completed_period("weekly", dt.datetime(2026, 11, 30, 0, 30, tzinfo=MOSCOW)) == "2026-W48"
+    assert completed_period("monthly", dt.datetime(2026, 1, 1, 12, tzinfo=MOSCOW)) == "2025-12"
+    # Sunday 23:00 UTC is already Monday in Moscow: the week before is complete.
+    assert completed_period("weekly", dt.datetime(2026, 11, 29, 23, 0, tzinfo=dt.UTC)) == "2026-W48"
