@@ -241,8 +241,9 @@ frags = Table(
     Column("weapon", Text),
     Column("distance_m", Float),
     Column("is_teamkill", Boolean, nullable=False),
-    Index(None, "killer_id"),
-    Index(None, "victim_id"),
+    # Careers and rivals read a player's frags from these alone (index-only scans).
+    Index(None, "killer_id", "victim_id", "weapon", postgresql_include=["is_teamkill"]),
+    Index(None, "victim_id", "killer_id", postgresql_include=["is_teamkill"]),
     comment="Every death in each game.",
 )
 

@@ -175,8 +175,9 @@ def build_history(
             refresh_game_stats(conn, None)  # every game: a full rebuild, as `wog stats refresh`
             refresh_careers(conn, min_games=min_games, full=True)
             refresh_leaderboards(conn, all_periods(conn), min_games=min_games)
-        with engine.begin() as conn:
-            conn.execute(sa.text("ANALYZE"))
+        # Set the visibility map as autovacuum would, so index-only scans apply from the start.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
     with engine.connect() as conn:
         players, frags = conn.execute(
             sa.text(

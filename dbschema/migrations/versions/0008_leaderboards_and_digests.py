@@ -10,7 +10,9 @@ Existing per-game rows are marked so the first refresh after the upgrade catches
 (weekly tables, monthly nominations) join the notification queue as kind 'digest', each once per
 period and target through ``dedupe_key``. The per-game rows' player index gains the date (a
 player's first game for newcomers), and lose their foreign key to games: derived rows replaced
-per game and rebuilt in bulk, where the per-row check cost a quarter of a full rebuild.
+per game and rebuilt in bulk, where the per-row check cost a quarter of a full rebuild. The
+frags' killer and victim indexes become covering ones, so a player's rivals and favourite
+weapon are read from the index alone.
 """
 
 import sqlalchemy as sa
@@ -24,6 +26,20 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        op.f("ix_frags_killer_id_victim_id_weapon"),
+        "frags",
+        ["killer_id", "victim_id", "weapon"],
+        postgresql_include=["is_teamkill"],
+    )
+    op.drop_index(op.f("ix_frags_killer_id"), table_name="frags")
+    op.create_index(
+        op.f("ix_frags_victim_id_killer_id"),
+        "frags",
+        ["victim_id", "killer_id"],
+        postgresql_include=["is_teamkill"],
+    )
+    op.drop_index(op.f("ix_frags_victim_id"), table_name="frags")
     op.create_index(
         op.f("ix_player_game_stats_player_id_played_on"),
         "player_game_stats",
@@ -137,4 +153,8 @@ def downgrade() -> None:
         ondelete="CASCADE",
     )
     op.create_index(op.f("ix_player_game_stats_player_id"), "player_game_stats", ["player_id"])
+    op.create_index(op.f("ix_frags_killer_id"), "frags", ["killer_id"])
+    op.drop_index(op.f("ix_frags_killer_id_victim_id_weapon"), table_name="frags")
+    op.create_index(op.f("ix_frags_victim_id"), "frags", ["victim_id"])
+    op.drop_index(op.f("ix_frags_victim_id_killer_id"), table_name="frags")
     op.drop_index(op.f("ix_player_game_stats_player_id_played_on"), table_name="player_game_stats")
