@@ -65,9 +65,11 @@ def test_indexes_serve_the_queries_we_run(engine: sa.Engine) -> None:
     def indexed(table: str) -> list[list[str]]:
         return [ix["column_names"] for ix in inspector.get_indexes(table)]
 
-    assert ["killer_id"] in indexed("frags")
-    assert ["victim_id"] in indexed("frags")
+    # A player's frags as killer and as victim, covering what careers and rivals read.
+    assert ["killer_id", "victim_id", "weapon"] in indexed("frags")
+    assert ["victim_id", "killer_id"] in indexed("frags")
     assert ["player_id", "replay_id"] in indexed("players")
+    assert ["player_id", "played_on"] in indexed("player_game_stats")
     assert any(cols[0] == "status" for cols in indexed("notifications"))
 
 
