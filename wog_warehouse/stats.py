@@ -301,7 +301,7 @@ WITH mean AS (
            count(*) FILTER (WHERE was_commander) AS commander_games,
            count(*) FILTER (WHERE commander_won) AS commander_wins
     FROM stats_period_rows GROUP BY 1, 2, 3
-), firsts AS (  -- each player's first game of all (newcomers): one index probe each
+), firsts AS MATERIALIZED (  -- each player's first game of all (newcomers): one probe each
     SELECT d.player_id, (SELECT min(e.played_on) FROM player_game_stats e
                          WHERE e.player_id = d.player_id) AS first_on
     FROM (SELECT DISTINCT player_id FROM stats_period_rows) d
