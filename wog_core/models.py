@@ -153,10 +153,11 @@ class Fetched:
     http_status: int
     fetched_at: dt.datetime
     body: bytes | bytearray
+    digest: str | None = None  # SHA-256 hex, when computed while the body streamed in
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
+        return self.digest or hashlib.sha256(self.body).hexdigest()
 
     @property
     def text(self) -> str:

@@ -20,8 +20,10 @@ from wog_core.models import Fetched
 
 # Level 1: on replay JSON with movement data (measured on the sg.zone recordings and on the
 # generator's random-walk viewer data) it compresses ~2.4× faster than level 3 *and* smaller
-# (9.4× vs 7.9×), which keeps storing a raw body cheaper than parsing it (bench/backfill.py).
+# (9.4× vs 7.9×); big bodies are compressed on every core. With the hash taken while the body
+# streams in, storing a raw body costs no more than parsing it (bench/backfill.py).
 ZSTD_LEVEL = 1
+THREADED_FROM = 4 << 20  # bodies this large are compressed on all cores
 
 
 # --- raw ------------------------------------------------------------------------------------
@@ -40,9 +42,16 @@ def store_game_page(engine: Engine, fetched: Fetched) -> None:
     _upsert(engine, t.raw_game_pages, row, "game_page")
 
 
-def store_replay_json(engine: Engine, fetched: Fetched, *, level: int = ZSTD_LEVEL) -> int:
-    """Store a fetched replay JSON, zstd-compressed; returns the compressed size."""
-    compressed = zstandard.ZstdCompressor(level=level).compress(fetched.body)
+def store_replay_json(
+    engine: Engine, fetched: Fetched, *, level: int = ZSTD_LEVEL, threads: int | None = None
+) -> int:
+    """Store a fetched replay JSON, zstd-compressed; returns the compressed size.
+
+    ``threads``: compression threads (-1: every core); by default every core for big bodies.
+    """
+    if threads is None:
+        threads = -1 if len(fetched.body) >= THREADED_FROM else 0
+    compressed = zstandard.ZstdCompressor(level=level, threads=threads).compress(fetched.body)
     row = {
         "replay_id": fetched.replay_id,
         "url": fetched.url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 
@@ -48,6 +49,9 @@ def test_fetches_list_page_and_json(site: FakeSite) -> None:
         assert len(page.sha256) == 64
         replay = client.fetch_replay_json(3413)
         assert bytes(replay.body) == GAME.replay_json
+        # The hash is taken while the body streams in, and is the body's.
+        assert replay.digest == hashlib.sha256(GAME.replay_json).hexdigest() == replay.sha256
+        assert page.digest == hashlib.sha256(GAME.page_html.encode()).hexdigest()
 
 
 def test_user_agent_and_gzip_are_sent(site: FakeSite) -> None:

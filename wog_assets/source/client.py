@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import hashlib
 import random
 import threading
 import time
@@ -78,7 +79,7 @@ class SiteClient:
     def list_games(self) -> list[GameListing]:
         """The games on the list page, newest first."""
         path = "/projects/wog-a3/games/"
-        status, body = self._get(path, replay_id=None)
+        status, body, _ = self._get(path, replay_id=None)
         if status == 404:
             raise SourceUnavailable("games list answered 404", url=self.url_for(path), status=404)
         return parse_games_list(body.decode("utf-8", errors="replace"), url=self.url_for(path))
@@ -87,11 +88,11 @@ class SiteClient:
         """The game page; :class:`ReplayNotFound` for 404 or the site's error page."""
         path = f"/games/{replay_id}/"
         fetched_at = _now()
-        status, body = self._get(path, replay_id=replay_id)
+        status, body, digest = self._get(path, replay_id=replay_id)
         url = self.url_for(path)
         if status == 404:
             raise ReplayNotFound("game page answered 404", replay_id=replay_id, url=url)
-        fetched = Fetched(replay_id, url, status, fetched_at, body)
+        fetched = Fetched(replay_id, url, status, fetched_at, body, digest)
         if is_error_page(fetched.text):
             raise ReplayNotFound(
                 "the site shows its error page (no such game)", replay_id=replay_id, url=url
@@ -106,10 +107,12 @@ class SiteClient:
         path = f"/json/replay-data.json?game={replay_id}"
         url = self.url_for(path)
         fetched_at = _now()
-        status, body = self._get(path, replay_id=replay_id, cap=self.settings.max_json_bytes)
+        status, body, digest = self._get(
+            path, replay_id=replay_id, cap=self.settings.max_json_bytes
+        )
         if status == 404 or not body.strip() or body.strip() in (b"null", b"[]", b"{}"):
             raise ReplayNotFound("replay JSON is not published (yet)", replay_id=replay_id, url=url)
-        return Fetched(replay_id, url, status, fetched_at, body)
+        return Fetched(replay_id, url, status, fetched_at, body, digest)
 
     # --- mechanics ------------------------------------------------------------------------
 
@@ -126,7 +129,7 @@ class SiteClient:
 
     def _get(
         self, path: str, *, replay_id: int | None, cap: int | None = None
-    ) -> tuple[int, bytes | bytearray]:
+    ) -> tuple[int, bytes | bytearray, str | None]:
         url = self.url_for(path)
         last_cause = "no attempt made"
         last_status: int | None = None
@@ -145,7 +148,7 @@ class SiteClient:
                             delay = min(delay, max(self.settings.backoff_cap, 1.0))
                         response.close()
                     elif status == 404:
-                        return status, b""
+                        return status, b"", None
                     elif status >= 400:
                         raise SourceUnavailable(
                             f"HTTP {status} (not retried)",
@@ -154,7 +157,7 @@ class SiteClient:
                             status=status,
                         )
                     else:
-                        return status, self._read(response, cap, replay_id, url)
+                        return status, *self._read(response, cap, replay_id, url)
             except httpx.TimeoutException as exc:
                 last_status, last_cause = None, f"timed out ({type(exc).__name__})"
             except httpx.TransportError as exc:
@@ -171,7 +174,9 @@ class SiteClient:
     @staticmethod
     def _read(
         response: httpx.Response, cap: int | None, replay_id: int | None, url: str
-    ) -> bytearray:
+    ) -> tuple[bytearray, str]:
+        """The body, and its SHA-256 computed chunk by chunk as it arrives (the raw tables keep
+        it; hashing while the network is the bottleneck keeps it off the storing step)."""
         if cap is not None:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > cap:
@@ -181,15 +186,17 @@ class SiteClient:
                     url=url,
                 )
         buffer = bytearray()
+        digest = hashlib.sha256()
         for chunk in response.iter_bytes(chunk_size=1 << 20):
             buffer += chunk
+            digest.update(chunk)
             if cap is not None and len(buffer) > cap:
                 raise ResponseTooLarge(
                     f"body exceeds the {cap:,}-byte cap (WOG_MAX_JSON_MB); download stopped",
                     replay_id=replay_id,
                     url=url,
                 )
-        return buffer  # no copy: replay JSON can be tens of MB
+        return buffer, digest.hexdigest()  # no copy: replay JSON can be tens of MB
 
 
 def _retry_after(value: str | None) -> float | None:
