@@ -81,7 +81,7 @@ class OcapWebClient(SiteClient):
 
     def list_operations(self) -> list[Operation]:
         path = "/api/v1/operations"
-        status, body = self._get(path, replay_id=None)
+        status, body, _ = self._get(path, replay_id=None)
         if status == 404:
             raise SourceUnavailable(
                 "operations list answered 404 (not an OCAP2 web server?)",
@@ -124,10 +124,12 @@ class OcapWebClient(SiteClient):
         path = self._data_path(op)
         url = self.url_for(path)
         fetched_at = dt.datetime.now(dt.UTC)
-        status, body = self._get(path, replay_id=replay_id, cap=self.settings.max_json_bytes)
+        status, body, digest = self._get(
+            path, replay_id=replay_id, cap=self.settings.max_json_bytes
+        )
         if status == 404 or not body:
             raise ReplayNotFound("the recording is not on the server", replay_id=replay_id, url=url)
-        return Fetched(replay_id, url, status, fetched_at, body)
+        return Fetched(replay_id, url, status, fetched_at, body, digest)
 
 
 class OcapDirectory:
