@@ -40,6 +40,7 @@ class BackfillReport:
     failed_runs: list[tuple[str, str]] = field(default_factory=list)  # (range, error)
     missing: list[int] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)  # every replay rejected or repaired
+    stats_runs: int = 0  # of ``runs``, those bringing the statistics up to date (the last ones)
 
 
 def register_partitions(instance: dg.DagsterInstance, replay_ids: list[int]) -> list[str]:
@@ -167,6 +168,7 @@ def refresh_stats(
             instance=instance, tags={**tags, **extra}, raise_on_error=False, run_config=QUIET
         )
         report.runs.append(result.run_id)
+        report.stats_runs += 1
         if not result.success:
             report.failed_runs.append((what, failure_text(result)))
 

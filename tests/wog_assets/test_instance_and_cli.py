@@ -80,7 +80,8 @@ def test_wog_backfill_command_fills_the_warehouse_and_reports_missing_ids(
             timeout=300,
         )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "4 run(s)" in result.stdout  # three batches, then the statistics brought up to date
+    # Three batches, then careers and the weeks' and months' tables brought up to date.
+    assert "6 run(s) (the last 3 bring the statistics up to date)" in result.stdout
     assert "2 id(s) not on the site (recorded in replay_misses): 7008, 7009" in result.stdout
     with engine.connect() as conn:
         ids = conn.execute(sa.text("SELECT replay_id FROM games ORDER BY 1")).scalars().all()
@@ -89,8 +90,12 @@ def test_wog_backfill_command_fills_the_warehouse_and_reports_missing_ids(
     assert notifications == 0
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         runs = instance.get_runs()
-        assert len(runs) == 4 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-        assert sorted(r.job_name for r in runs) == ["ingest_replays"] * 3 + ["refresh_careers"]
+        assert len(runs) == 6 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert sorted(r.job_name for r in runs) == ["ingest_replays"] * 3 + [
+            "refresh_careers",
+            "refresh_monthly_leaderboards",
+            "refresh_weekly_leaderboards",
+        ]
         loaded = {str(i) for i in range(7000, 7008)}
         assert set(instance.get_dynamic_partitions("replays")) == loaded
         assert instance.get_materialized_partitions(dg.AssetKey("games")) >= loaded

@@ -52,7 +52,8 @@ def test_all_ninety_recordings_load_from_an_ocap_server(
         defs = build_definitions(wog_settings.current())
         report = run_source_backfill(defs, instance, "sg", batch=30)
     assert report.failed_runs == [] and report.problems.lines() == []
-    assert len(report.runs) == 4  # three batches, then the careers brought up to date
+    # Three batches, then careers and the weeks' and months' tables brought up to date.
+    assert len(report.runs) == 6 and report.stats_runs == 3
     careers = _rows(engine, "SELECT count(*), sum(games) FROM player_careers WHERE source = 'sg'")
     players = _rows(engine, "SELECT count(DISTINCT player_id), count(*) FROM players")
     assert careers == players  # every player of the 90 games has a career, every game counted

@@ -107,7 +107,8 @@ def backfill_cmd(
         missing = missing_ids(warehouse, first, last)
         prune_missing_partitions(instance, warehouse, missing)
     click.echo(
-        f"{len(report.runs)} run(s) (the last brings the statistics up to date), "
+        f"{len(report.runs)} run(s) (the last {report.stats_runs} bring the statistics up to "
+        "date), "
         f"tag wog/backfill={report.backfill_id}"
     )
     if missing:
