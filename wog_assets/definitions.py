@@ -47,7 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         dg.define_asset_job(
             CAREERS_JOB,
             selection=[careers],
-            description="Rebuild careers and rivals from every game's statistics.",
+            description="Bring careers and rivals up to date for the players whose games changed.",
         )
     )
     sensors.append(

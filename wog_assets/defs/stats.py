@@ -2,12 +2,12 @@
 
 - ``player_game_stats`` (replay-partitioned) is part of every replay run — sensor, backfill,
   announce — right after the warehouse tables: one row per player per game.
-- ``player_careers`` and ``rivals`` (not partitioned) are rebuilt set-wise from all of them by
-  **declarative automation**: ``AutomationCondition.eager()`` asks for a run whenever an upstream
-  partition (a new game, a re-parse, an OCAP source's games) was materialized, evaluated by the
-  ``stats_automation`` sensor. ``wog backfill`` rebuilds them itself after its batches, so the
-  statistics are current when it returns.
-
+- ``player_careers`` and ``rivals`` (not partitioned) are redone set-wise for the players whose
+  games changed (marked stale with the per-game rows) by **declarative automation**:
+  ``AutomationCondition.eager()`` asks for a run whenever an upstream partition (a new game, a
+  re-parse, an OCAP source's games) was materialized, evaluated by the ``stats_automation``
+  sensor. ``wog backfill`` runs them itself after its batches, so the statistics are current
+  when it returns.
 - ``weekly_leaderboards`` and ``monthly_leaderboards`` are partitioned by calendar week (Monday
   to Sunday) and month, Moscow time; the current week and month are partitions too. Writing a
   game's per-game rows marks its week and month stale; the ``stale_leaderboards`` sensor asks
@@ -20,10 +20,10 @@ The SQL and the definitions live in :mod:`wog_warehouse.stats`.
 """
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import sqlalchemy as sa
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from wog_assets import digests
 from wog_assets.defs.assets import PARTITIONED, TRIGGER_TAG, replay_ids
@@ -37,6 +37,11 @@ from wog_warehouse.stats import (
     refresh_leaderboards,
     week_of,
 )
+
+if TYPE_CHECKING:  # what define_asset_job returns; not exported by dagster itself
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 CAREERS_JOB = "refresh_careers"
 LEADERBOARD_JOBS = {"weekly": "refresh_weekly_leaderboards",
@@ -85,7 +90,8 @@ def player_game_stats(
 
 
 def build_careers_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
-    """Careers and rivals, rebuilt whenever any of ``upstream`` is materialized."""
+    """Careers and rivals of the stale players, redone whenever any of ``upstream`` is
+    materialized."""
 
     @dg.multi_asset(
         specs=[
@@ -242,7 +248,7 @@ def build_period_definitions(
 CRON = {"weekly": "0 12 * * 1", "monthly": "0 12 1 * *"}  # noon, Moscow
 
 
-def _schedule(kind: str, job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+def _schedule(kind: str, job: "UnresolvedAssetJobDefinition") -> dg.ScheduleDefinition:
     @dg.schedule(
         name=f"{kind}_digest_schedule",
         cron_schedule=CRON[kind],
@@ -284,7 +290,7 @@ def stale_ranges(engine: sa.Engine) -> dict[str, tuple[str, str, str]]:
     return found
 
 
-def _stale_sensor(jobs: list[UnresolvedAssetJobDefinition]) -> dg.SensorDefinition:
+def _stale_sensor(jobs: "list[UnresolvedAssetJobDefinition]") -> dg.SensorDefinition:
     from wog_assets.backfill import RANGE_END, RANGE_START
 
     @dg.sensor(
