@@ -18,6 +18,7 @@ parsing the same body. Target: storing costs no more than parsing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import tempfile
@@ -38,10 +39,9 @@ def main() -> None:
     warnings.simplefilter("ignore")
 
     import dagster as dg
-    import pgserver
     import sqlalchemy as sa
 
-    from dbschema.connection import libpq_url, normalize_url
+    from dbschema.connection import libpq_url, temporary_server
     from dbschema.migrate import upgrade
     from wog_assets.backfill import run_backfill
     from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
@@ -60,8 +60,8 @@ def main() -> None:
     first = 10_000
     last = first + args.replays - 1
     tmp = Path(tempfile.mkdtemp(prefix="wogbench"))
-    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
-    base = normalize_url(server.get_uri())
+    server = contextlib.ExitStack()  # the embedded Postgres, removed on close
+    base = server.enter_context(temporary_server())
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for name in ("wh_dagster", "wh_direct", "dagster"):
@@ -74,7 +74,7 @@ def main() -> None:
         upgrade(sa.create_engine(url(db)))
     if args.raw_only:
         _raw_costs(sa.create_engine(url("wh_direct")), args.viewer_mb, args.raw_replays)
-        server.cleanup()
+        server.close()
         shutil.rmtree(tmp, ignore_errors=True)
         return
 
@@ -137,7 +137,7 @@ def main() -> None:
         f"{n / through_dagster:.1f} replays/s (target >= 8)"
     )
     _raw_costs(sa.create_engine(url("wh_direct")), args.viewer_mb, args.raw_replays)
-    server.cleanup()
+    server.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
 

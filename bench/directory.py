@@ -11,11 +11,10 @@ of history and at 10,000. Target: the cost does not grow with history (ratio ≈
 from __future__ import annotations
 
 import argparse
-import tempfile
+import contextlib
 import time
 import warnings
 from collections.abc import Iterable
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -121,16 +120,14 @@ def main() -> None:
     parser.add_argument("--games", type=int, default=10_000)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    import pgserver
     import sqlalchemy as sa
 
-    from dbschema.connection import normalize_url
+    from dbschema.connection import temporary_server
     from dbschema.migrate import upgrade
     from wog_warehouse.replays import refresh_player_directory
 
-    tmp = Path(tempfile.mkdtemp(prefix="wogdir"))
-    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
-    engine = sa.create_engine(normalize_url(server.get_uri()))
+    server = contextlib.ExitStack()  # the embedded Postgres, removed on close
+    engine = sa.create_engine(server.enter_context(temporary_server()))
     upgrade(engine)
     results = {}
     built = 0

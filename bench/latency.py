@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
-import tempfile
 import threading
 import time
 import warnings
@@ -26,10 +26,9 @@ def main() -> None:
     warnings.simplefilter("ignore")
 
     import hikari
-    import pgserver
     import sqlalchemy as sa
 
-    from dbschema.connection import normalize_url
+    from dbschema.connection import temporary_server
     from dbschema.migrate import upgrade
     from tests.fakes.discord import BOT_TOKEN, FakeDiscord
     from wog_assets.demo.generator import GameOptions, generate_game
@@ -40,8 +39,8 @@ def main() -> None:
     from wog_warehouse.queue import enqueue
     from wog_warehouse.replays import write_replay
 
-    server = pgserver.get_server(tempfile.mkdtemp(prefix="woglat"), cleanup_mode="delete")
-    url = normalize_url(server.get_uri())
+    server = contextlib.ExitStack()  # the embedded Postgres, removed on close
+    url = server.enter_context(temporary_server())
     engine = sa.create_engine(url)
     upgrade(engine)
 
@@ -103,7 +102,7 @@ def main() -> None:
         p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
         print(f"latency: median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
               f" (target: median <= 1000 ms; {1.0 / statistics.median(latencies):.0f}x under it)")  # fmt: skip
-    server.cleanup()
+    server.close()
 
 
 if __name__ == "__main__":

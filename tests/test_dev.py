@@ -157,3 +157,98 @@ def test_ctrl_c_stops_everything_the_demo_started(demo: Demo) -> None:
     assert bot, output[-3000:]
     with pytest.raises(ProcessLookupError):  # the bot was stopped (and reaped)
         os.kill(int(bot.group(1)), 0)
+
+
+def _tree(root: int) -> set[int]:
+    """``root`` and every process descended from it, sessions of their own included."""
+    import psutil
+
+    try:
+        parent = psutil.Process(root)
+        return {root, *(p.pid for p in parent.children(recursive=True))}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def _alive(pids: set[int]) -> set[int]:
+    import psutil
+
+    alive = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3])
+def test_one_ctrl_c_through_uv_run_stops_everything_while_a_run_executes(
+    tmp_path: Path, attempt: int
+) -> None:
+    """As a person runs it: `uv run wog dev --demo` in a terminal's process group, one Ctrl-C
+    (SIGINT to the group, which uv forwards once more) while a run is executing."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WOG_DATABASE_URL", "DAGSTER_POSTGRES_URL", "DAGSTER_HOME", "WOG_BASE_URL")}  # fmt: skip
+    env.update(WOG_DATA_DIR=str(tmp_path / "data"), WOG_SENSOR_INTERVAL="5")
+    log = tmp_path / "dev.log"
+    port = _free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            ["uv", "run", "wog", "dev", "--demo", "--port", str(port), "--demo-interval", "8"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        run_id = None
+        while time.monotonic() < deadline and proc.poll() is None and run_id is None:
+            text = log.read_text()
+            started = re.findall(r" - ([0-9a-f-]{36}) - \d+ - RUN_START - ", text)
+            finished = set(re.findall(r" - ([0-9a-f-]{36}) - \d+ - RUN_(?:SUCCESS|FAILURE)", text))
+            running = [r for r in started if r not in finished]
+            run_id = running[-1] if running else None
+            time.sleep(0.1)
+        assert run_id, log.read_text()[-3000:]
+        processes = _tree(proc.pid)
+        mark = len(log.read_text())
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        stopped = time.monotonic()
+        proc.wait(timeout=60)
+        while _alive(processes) and time.monotonic() - stopped < 30:
+            time.sleep(0.1)
+        took = time.monotonic() - stopped
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in _alive(_tree(proc.pid)):
+            os.kill(pid, signal.SIGKILL)
+    after = log.read_text()[mark:]
+    assert took <= 10, f"still running {took:.1f} s after Ctrl-C: {after[-2000:]}"
+    assert not _alive(processes)
+    assert proc.returncode == 0, after
+    assert "Traceback" not in after and "Stack Trace" not in after, after
+    assert "KeyboardInterrupt" not in after, after
+    assert re.search(rf"canceled \d run\(s\) in progress: .*{run_id[:8]}", after), after
+    assert "stopped the embedded Postgres" in after, after
+    pgdata = tmp_path / "data" / "pgdata"
+    assert not (pgdata / "postmaster.pid").exists()
+
+    # The run ended canceled, not failed: read the Dagster database (the server started anew).
+    import sqlalchemy as sa
+
+    from dbschema.connection import embedded_server_uri, normalize_url, stop_embedded_server
+
+    url = sa.engine.make_url(normalize_url(embedded_server_uri(pgdata))).set(database="dagster")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            status = conn.scalar(
+                sa.text("SELECT status FROM runs WHERE run_id = :r"), {"r": run_id}
+            )
+            running = conn.scalar(sa.text("SELECT count(*) FROM runs WHERE status = 'STARTED'"))
+    finally:
+        engine.dispose()
+        stop_embedded_server(pgdata)
+    assert status == "CANCELED"
+    assert running == 0

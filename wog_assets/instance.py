@@ -25,6 +25,7 @@ from wog_core.settings import current as current_settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 DAGSTER_DATABASE = "dagster"
+_CREATE_DATABASE_LOCK = 0x776F6764  # "wogd": serialises creating the Dagster database
 
 
 def dagster_storage_url(warehouse_url: str) -> str:
@@ -40,11 +41,18 @@ def dagster_storage_url(warehouse_url: str) -> str:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {reason}") from None
     with conn:
-        exists = conn.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DAGSTER_DATABASE}
-        ).first()
-        if not exists:
-            conn.exec_driver_sql(f'CREATE DATABASE "{DAGSTER_DATABASE}"')
+        # Two commands started together on a new data directory would both see no database and
+        # both create it (one dying on pg_database's unique index): the check and the creation
+        # run under a server-wide advisory lock, so the second waits and then finds it.
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _CREATE_DATABASE_LOCK})
+        try:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DAGSTER_DATABASE}
+            ).first()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{DAGSTER_DATABASE}"')
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _CREATE_DATABASE_LOCK})
     admin.dispose()
     return libpq_url(url.set(database=DAGSTER_DATABASE).render_as_string(hide_password=False))
 

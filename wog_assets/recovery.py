@@ -11,6 +11,7 @@ too. :func:`wait_for_pool` then waits for a free slot visibly, and gives up afte
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -66,6 +67,18 @@ def _alive(tags: dict[str, str]) -> bool:
         pass
     expected = tags.get(STARTED_TAG)
     return expected is None or _process_start(pid) in (None, expected)
+
+
+def _in_session(tags: dict[str, str], session: int) -> bool:
+    """Whether the process named by a run's tags belongs to ``session`` (untagged: yes)."""
+    if PID_TAG not in tags:
+        return True
+    if tags.get(HOST_TAG) != socket.gethostname() or not tags[PID_TAG].isdigit():
+        return False
+    try:
+        return os.getsid(int(tags[PID_TAG])) == session
+    except OSError:  # gone: nothing to stop
+        return False
 
 
 def heal_dead_runs(
@@ -137,3 +150,44 @@ def wait_for_pool(
             )
         heal_dead_runs(instance, say)
         time.sleep(min(poll_s, max(0.05, deadline - time.monotonic())))
+
+
+def cancel_runs_in_progress(
+    instance: dg.DagsterInstance,
+    *,
+    session: int,
+    reason: str,
+    timeout_s: float = 5.0,
+    say: Callable[[str], None] = lambda _: None,
+) -> list[str]:
+    """Cancel the runs executing in process session ``session``; returns their ids.
+
+    Executing runs are asked to stop through the run launcher (their steps are interrupted and
+    the run ends *canceled*, which raises no failure alert; the new-game sensor retries a
+    canceled game as it retries a failed one). A run that has not ended within ``timeout_s`` —
+    its process gone or stuck — is marked canceled here and its pool slots are freed, so
+    nothing is left ``STARTED``. Queued runs stay queued: the daemon starts them next time.
+    Runs executing elsewhere (a ``wog backfill`` in another terminal runs them in its own
+    process) are left alone; a run that has not reached its process yet counts as ours.
+    """
+    runs = [
+        run
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED))
+        if _in_session(dict(run.tags), session)
+    ]
+    for run in runs:
+        say(f"canceling run {run.run_id[:8]} ({run.job_name})")
+        # Its code server may already be gone: then it is marked canceled below.
+        with contextlib.suppress(Exception):
+            instance.run_launcher.terminate(run.run_id)
+    deadline = time.monotonic() + timeout_s
+    ids = [run.run_id for run in runs]
+    while True:
+        left = [r for r in (instance.get_run_by_id(i) for i in ids) if r and not r.is_finished]
+        if not left or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    for run in left:
+        instance.report_run_canceled(run, message=reason)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return ids

@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -306,6 +307,7 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
             env=bot_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # stopped by us, after the runs (see below)
         )
         demo_file = write_demo(
             current.data_dir,
@@ -318,20 +320,35 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     cmd = [str(dagster), "dev", "-m", "wog_assets.definitions", "-h", host, "-p", str(port)]
     click.echo(f"DAGSTER_HOME={child_env['DAGSTER_HOME']}")
     click.echo(f"Dagster UI: {ui}")
-    proc = subprocess.Popen(cmd, env=child_env, cwd=child_env["DAGSTER_HOME"])
+    # Dagster runs in a session of its own, so the terminal's Ctrl-C reaches only this process
+    # (and `uv run`, which forwards it here once more): the webserver, daemon, code server and
+    # an executing run are not interrupted at random points but stopped in order below.
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    proc = subprocess.Popen(
+        cmd,
+        env={**child_env, "PYTHONUNBUFFERED": "1"},
+        cwd=child_env["DAGSTER_HOME"],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    # Dagster's output is relayed until a stop is asked for; after that, what its processes say
+    # while being stopped (an interrupted step's traceback, shutdown chatter) is dropped and the
+    # terminal shows this command's own summary instead.
+    relay = threading.Thread(target=_relay, args=(proc.stdout, stop), daemon=True)
+    relay.start()
     code = 0
     try:
+        while proc.poll() is None and not stop.wait(0.5):
+            pass
+        if stop.is_set():
+            click.echo("stopping…")
+            _stop_dagster(proc, child_env)
         code = proc.wait()
-    except KeyboardInterrupt:
-        click.echo("stopping…")
-        try:
-            code = proc.wait(timeout=25)  # Ctrl-C reached dagster too: let it shut down
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
     finally:
-        # A second Ctrl-C (or one forwarded by `uv run`) must not cut the clean-up short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in STOP_SIGNALS:  # repeated Ctrl-C must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
         if bot is not None:
             bot.terminate()
             try:
@@ -349,7 +366,58 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
         elif embedded:
             click.echo("the embedded Postgres keeps running (it was running before); "
                        "'wog db stop' stops it")  # fmt: skip
-    sys.exit(code if code > 0 else 0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    sys.exit(0 if stop.is_set() else max(code, 0))
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _relay(stream: IO[bytes], quiet: threading.Event) -> None:
+    """Copy a child's output to ours line by line until ``quiet`` is set; then drain it."""
+    out = sys.stdout.buffer
+    for line in iter(stream.readline, b""):
+        if not quiet.is_set():
+            out.write(line)
+            out.flush()
+
+
+def _stop_dagster(proc: subprocess.Popen, env: dict[str, str]) -> None:
+    """Cancel the runs in progress, then stop `dagster dev` and everything it started.
+
+    Canceled runs end *canceled* (no failure alert). `dagster dev` shuts its webserver and
+    daemon down on SIGTERM; whatever is left of its session after a few seconds (code servers,
+    a run process that ignored the cancel) is killed.
+    """
+    import dagster as dg
+
+    from wog_assets.cli import one_line
+    from wog_assets.recovery import cancel_runs_in_progress
+
+    saved = dict(os.environ)
+    os.environ.update(env)  # the instance's dagster.yaml reads DAGSTER_POSTGRES_URL
+    try:
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            canceled = cancel_runs_in_progress(
+                instance, session=proc.pid, reason="wog dev was stopped (Ctrl-C)"
+            )
+        if canceled:
+            click.echo(
+                f"canceled {len(canceled)} run(s) in progress: {', '.join(r[:8] for r in canceled)}"
+            )
+    except Exception as exc:  # the storage already gone: nothing left to cancel cleanly
+        click.echo(f"could not cancel the runs in progress: {one_line(exc)}", err=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=6)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # its session: code servers, stray run processes
+    click.echo("stopped Dagster (webserver, daemon, code server)")
 
 
 @click.command("fake-site")
