@@ -1,8 +1,12 @@
 # One image for every role: Dagster code server, webserver, daemon, and the bot.
 # The role is chosen by the compose service's command (and WOG_ROLE for the healthcheck).
 
+# The base image: any Debian-based image with python3 >= 3.11 and pip on PATH as `python`/`pip`
+# (the compose test builds from a local stand-in made from Debian packages).
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
 # --- build: resolve and install the locked dependencies with uv -------------------------------
-FROM python:3.11-slim-bookworm AS build
+FROM ${PYTHON_IMAGE} AS build
 RUN pip install --no-cache-dir "uv>=0.9,<1"
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /app
@@ -17,7 +21,7 @@ COPY wog_bot ./wog_bot
 RUN uv sync --frozen --no-dev --no-editable
 
 # --- runtime: no compilers, no uv, a non-root user ------------------------------------------
-FROM python:3.11-slim-bookworm AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 wog \
  && useradd --system --uid 10001 --gid wog --home-dir /home/wog --create-home wog \
  && mkdir -p /opt/dagster/home /data \

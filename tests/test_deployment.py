@@ -122,3 +122,25 @@ def test_dockerfile_is_multi_stage_non_root_with_a_healthcheck() -> None:
         for item in source.split():
             assert (ROOT / item).exists(), f"Dockerfile copies {item}, which does not exist"
     assert (ROOT / "uv.lock").exists()
+
+
+def test_secrets_reach_only_the_services_that_use_them() -> None:
+    services = COMPOSE["services"]
+    for name, service in services.items():
+        assert "env_file" not in service, f"{name} would receive every setting of .env"
+    secrets = ("DISCORD_TOKEN", "TWITCH_CLIENT_SECRET")
+    for secret in secrets:
+        holders = [n for n, s in services.items() if secret in (s.get("environment") or {})]
+        assert holders == ["bot"], (secret, holders)
+    webserver = services["webserver"]["environment"]
+    assert not [k for k in webserver if k.startswith(("WOG_DISCORD", "WOG_ADMIN", "TWITCH"))]
+
+
+def test_the_ui_listens_on_loopback_and_required_settings_are_guarded() -> None:
+    (port,) = COMPOSE["services"]["webserver"]["ports"]
+    assert port.startswith("${DAGSTER_UI_BIND:-127.0.0.1}:${DAGSTER_UI_PORT:-3000}:")
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "${POSTGRES_PASSWORD:?" in text and "${POSTGRES_PASSWORD}" not in text
+    for name, service in COMPOSE["services"].items():
+        assert service["logging"]["options"]["max-size"], name
+        assert service.get("mem_limit"), name

@@ -160,7 +160,7 @@ def cancel_runs_in_progress(
     timeout_s: float = 5.0,
     say: Callable[[str], None] = lambda _: None,
 ) -> list[str]:
-    """Cancel the runs executing in process session ``session``; returns their ids.
+    """Cancel the runs executing in process session ``session``; returns the canceled ids.
 
     Executing runs are asked to stop through the run launcher (their steps are interrupted and
     the run ends *canceled*, which raises no failure alert; the new-game sensor retries a
@@ -190,4 +190,6 @@ def cancel_runs_in_progress(
     for run in left:
         instance.report_run_canceled(run, message=reason)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-    return ids
+    # A run that finished on its own meanwhile was not canceled: only the canceled are named.
+    final = (instance.get_run_by_id(i) for i in ids)
+    return [r.run_id for r in final if r and r.status == dg.DagsterRunStatus.CANCELED]

@@ -10,7 +10,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from tests.conftest import run_wog
 from wog_assets.demo.fake_site import FakeSite
@@ -18,16 +17,6 @@ from wog_assets.demo.generator import generate_games
 from wog_assets.instance import prepare_dagster_home
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def dagster_db(pg_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    from tests.conftest import new_database
-
-    url = new_database(pg_server_url)
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    monkeypatch.setenv("DAGSTER_POSTGRES_URL", libpq)
-    return libpq
 
 
 def test_prepared_home_is_a_postgres_backed_instance(

@@ -203,3 +203,63 @@ def test_an_ocap_game_is_announced_by_its_warehouse_id(
     assert _rows(engine, "SELECT status, target FROM notifications") == [
         ("pending", f"channel:{CHANNEL}")
     ]
+
+
+def _gzip_bomb(path: Path, megabytes: int) -> None:
+    """A gzip file of ``megabytes`` MB of zeros (a few MB on disk), written chunk by chunk."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    with path.open("wb") as out:
+        for _ in range(megabytes):
+            out.write(packer.compress(zeros))
+        out.write(packer.flush())
+
+
+@pytest.mark.slow  # a cold `wog backfill` over a 1.5 GB gzip bomb (~30 s)
+def test_a_gzip_bomb_and_a_huge_file_are_refused_once_in_bounded_memory(
+    tmp_path: Path, db_url: str, dagster_db: str, engine: sa.Engine
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    good = sorted(sg_zone_recordings(SG), key=lambda r: r.id)[0]
+    (folder / f"{good.filename}.json.gz").write_bytes(good.body)
+    _gzip_bomb(folder / "2026_01_01__20_00_00__bomb_ocap.json.gz", 1536)  # 1.5 GB of JSON
+    with (folder / "2026_01_02__20_00_00__sparse_ocap.json").open("wb") as sparse:
+        sparse.truncate(1 << 30)  # 1 GiB that takes no disk
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[sources.archive]\nkind = "ocap-dir"\npath = "{folder}"\n')
+    env = {
+        **os.environ,
+        "WOG_SOURCES_FILE": str(sources),
+        "WOG_MAX_JSON_MB": "64",
+        "WOG_DATA_DIR": str(tmp_path),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    # The child's peak RSS, as its parent sees it once it has been waited for.
+    measure = (
+        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+        "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+        "file=sys.stderr); sys.exit(r.returncode)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", measure, sys.executable, "-m", "wog_assets.cli",
+         "backfill", "--source", "archive"],
+        env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    peak_mb = int(output.split("peak-rss-kb")[1].split()[0]) / 1024
+    print(f"\npeak RSS of `wog backfill` over a 1.5 GB gzip bomb (64 MB cap): {peak_mb:.0f} MB")
+    assert peak_mb < 600, output[-3000:]
+    # Each refusal is reported once, with the file and the cap; no Dagster traceback.
+    assert output.count("bomb_ocap.json.gz: recording uncompresses to more than") == 1, output
+    assert output.count("sparse_ocap.json: file of 1,073,741,824 bytes exceeds") == 1, output
+    assert output.count("67,108,864-byte cap (WOG_MAX_JSON_MB)") == 2, output
+    assert "Traceback" not in output and "Stack Trace" not in output, output
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM games WHERE source = 'archive'")) == 1

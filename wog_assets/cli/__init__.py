@@ -57,6 +57,11 @@ def one_line(exc: BaseException) -> str:
 
 
 @click.group(cls=_Wog, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="wog-platform",
+    prog_name="wog",
+    message="%(prog)s %(version)s (Python " + sys.version.split()[0] + ")",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of unexpected errors.")
 def main(verbose: bool) -> None:
     """WOG Arma 3 replay platform: warehouse, Dagster pipeline and Discord bot."""

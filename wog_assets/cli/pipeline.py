@@ -16,6 +16,8 @@ import click
 from wog_assets.cli.common import dagster_environment, engine, settings
 
 if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
     from wog_assets.backfill import BackfillReport
 
 
@@ -156,11 +158,18 @@ def _source_backfill(source_name: str, batch: int | None) -> None:
 def _report_problems(report: BackfillReport) -> None:
     """Every rejected or repaired replay and every failed run, one line each; exit 1 on a
     failed run (what else was loaded stays loaded)."""
-    for line in report.problems.lines():
+    named = report.problems.lines()
+    for line in named:
         click.echo(line, err=True)
     for span, error in report.failed_runs:
-        first_line = error.splitlines()[0] if error else "run failed"
-        click.echo(f"FAILED run {span}: {first_line}", err=True)
+        # The step's failure message, without Dagster's prefix: its first line says what
+        # happened, the next ones (if any) name each game it concerns, one line each.
+        lines = [line for line in (error or "run failed").splitlines() if line.strip()]
+        first = lines[0].removeprefix("dagster._core.definitions.events.Failure: ")
+        click.echo(f"FAILED run {span}: {first}", err=True)
+        for line in lines[1:]:
+            if line.strip() not in named:  # each game is named once
+                click.echo(f"  {line.strip()}", err=True)
     if report.failed_runs:
         sys.exit(1)
 
@@ -338,13 +347,15 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     # terminal shows this command's own summary instead.
     relay = threading.Thread(target=_relay, args=(proc.stdout, stop), daemon=True)
     relay.start()
+    instance = None
     code = 0
     try:
+        instance = _open_instance(child_env)
         while proc.poll() is None and not stop.wait(0.5):
             pass
         if stop.is_set():
             click.echo("stopping…")
-            _stop_dagster(proc, child_env)
+            _stop_dagster(proc, instance)
         code = proc.wait()
     finally:
         for sig in STOP_SIGNALS:  # repeated Ctrl-C must not cut the clean-up short
@@ -357,6 +368,8 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
                 bot.kill()
         if discord is not None:
             discord.stop()
+        if instance is not None:
+            instance.dispose()
         if site:
             site.stop()
             (current.data_dir / DEMO_FILE).unlink(missing_ok=True)
@@ -383,34 +396,26 @@ def _relay(stream: IO[bytes], quiet: threading.Event) -> None:
             out.flush()
 
 
-def _stop_dagster(proc: subprocess.Popen, env: dict[str, str]) -> None:
+def _stop_dagster(proc: subprocess.Popen, instance: DagsterInstance | None) -> None:
     """Cancel the runs in progress, then stop `dagster dev` and everything it started.
 
     Canceled runs end *canceled* (no failure alert). `dagster dev` shuts its webserver and
     daemon down on SIGTERM; whatever is left of its session after a few seconds (code servers,
     a run process that ignored the cancel) is killed.
     """
-    import dagster as dg
-
     from wog_assets.cli import one_line
     from wog_assets.recovery import cancel_runs_in_progress
 
-    saved = dict(os.environ)
-    os.environ.update(env)  # the instance's dagster.yaml reads DAGSTER_POSTGRES_URL
-    try:
-        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    if instance is not None:
+        try:
             canceled = cancel_runs_in_progress(
                 instance, session=proc.pid, reason="wog dev was stopped (Ctrl-C)"
             )
-        if canceled:
-            click.echo(
-                f"canceled {len(canceled)} run(s) in progress: {', '.join(r[:8] for r in canceled)}"
-            )
-    except Exception as exc:  # the storage already gone: nothing left to cancel cleanly
-        click.echo(f"could not cancel the runs in progress: {one_line(exc)}", err=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+            if canceled:
+                ids = ", ".join(r[:8] for r in canceled)
+                click.echo(f"canceled {len(canceled)} run(s) in progress: {ids}")
+        except Exception as exc:  # the storage already gone: nothing left to cancel cleanly
+            click.echo(f"could not cancel the runs in progress: {one_line(exc)}", err=True)
     with contextlib.suppress(ProcessLookupError):
         proc.terminate()
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -418,6 +423,19 @@ def _stop_dagster(proc: subprocess.Popen, env: dict[str, str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # its session: code servers, stray run processes
     click.echo("stopped Dagster (webserver, daemon, code server)")
+
+
+def _open_instance(env: dict[str, str]) -> DagsterInstance | None:
+    """The Dagster instance `wog dev` runs, opened now so that a Ctrl-C cancels at once."""
+    import dagster as dg
+
+    try:  # dagster.yaml reads DAGSTER_POSTGRES_URL, exported by dagster_environment()
+        return dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    except Exception as exc:
+        from wog_assets.cli import one_line
+
+        click.echo(f"could not open the Dagster instance: {one_line(exc)}", err=True)
+        return None
 
 
 @click.command("fake-site")

@@ -110,8 +110,11 @@ def remap_players(replay: Replay, ids: dict[str, int]) -> Replay:
     )
 
 
-def decode_stored(page_text: str, body: bytes, replay_id: int, url: str) -> OcapRecording:
-    """A stored recording decoded, dated from its stored listing entry."""
+def decode_stored(
+    page_text: str, body: bytes, replay_id: int, url: str, limit: int
+) -> OcapRecording:
+    """A stored recording decoded (refused past ``limit`` bytes of JSON), dated from its stored
+    listing entry."""
     try:
         op = msgspec.json.decode(page_text.encode(), type=Operation)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -119,7 +122,12 @@ def decode_stored(page_text: str, body: bytes, replay_id: int, url: str) -> Ocap
             f"stored listing entry is unreadable: {exc}", replay_id=replay_id
         ) from None
     return decode_recording(
-        body, replay_id=replay_id, ended_at=op.ended_at(), started_at=op.started_at(), url=url
+        body,
+        replay_id=replay_id,
+        ended_at=op.ended_at(),
+        started_at=op.started_at(),
+        url=url,
+        limit=limit,
     )
 
 
@@ -247,7 +255,9 @@ def build_source_definitions(
             if raw is None:
                 continue
             try:
-                recording = decode_stored(raw.page_html, raw.json_body, rid, raw.json_url)
+                recording = decode_stored(
+                    raw.page_html, raw.json_body, rid, raw.json_url, settings.source.max_json_bytes
+                )
                 with engine.begin() as conn:
                     names = [p.nickname for p in recording.replay.players]
                     replay = remap_players(recording.replay, player_ids_for(conn, name, names))

@@ -17,10 +17,12 @@ import dagster as dg
 REJECTED = "wog/rejected"
 REPAIRED = "wog/repaired"
 
-# The replay assets in lineage order; a step is the run's last when no later stage is selected.
+# The replay assets in lineage order (an OCAP source's ``<name>/recordings``, ``/warehouse`` and
+# ``/notifications`` by their last name); a step is the run's last when no later stage is
+# selected.
 STAGES: tuple[frozenset[str], ...] = (
-    frozenset({"game_page_html", "replay_json"}),
-    frozenset({"games", "players", "vehicles", "frags"}),
+    frozenset({"game_page_html", "replay_json", "recordings"}),
+    frozenset({"games", "players", "vehicles", "frags", "warehouse"}),
     frozenset({"player_directory"}),
     frozenset({"notifications"}),
 )
@@ -86,7 +88,7 @@ def recorded_in_run(instance: dg.DagsterInstance, run_id: str) -> Problems:
 
 
 def _stage(key: dg.AssetKey) -> int:
-    name = key.to_user_string()
+    name = key.path[-1]
     return next((i for i, stage in enumerate(STAGES) if name in stage), len(STAGES))
 
 

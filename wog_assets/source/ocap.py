@@ -49,8 +49,10 @@ from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
 from wog_core.sides import SIDE_ORDER, Side
 
 GZIP_MAGIC = b"\x1f\x8b"
-# A recording decompressed beyond this is refused (a gzip bomb, or not a recording).
-DEFAULT_MAX_UNCOMPRESSED = 2 * 1024**3
+# A recording decompressed beyond this is refused (a gzip bomb, or not a recording). Callers
+# pass the configured cap (WOG_MAX_JSON_MB); this is only the default of the pure functions.
+DEFAULT_MAX_UNCOMPRESSED = 512 * 1024**2
+_CHUNK = 1 << 20
 
 _SIDE_ALIASES = {"INDEPENDENT": Side.GUER, "RESISTANCE": Side.GUER, "CIVILIAN": Side.CIV}
 _WIN_MESSAGE = re.compile(r"Победа\s+КС:\s*(?P<winner>.+?)\.\s*Поражение\s+КС:\s*(?P<loser>.+)$")
@@ -123,6 +125,47 @@ class OcapRecording:
 def is_gzip(body: bytes | bytearray | memoryview) -> bool:
     """True when the bytes start with gzip's magic number, whatever the file is called."""
     return bytes(body[:2]) == GZIP_MAGIC
+
+
+def check_size(
+    body: bytes | bytearray, *, limit: int, url: str | None = None, replay_id: int | None = None
+) -> None:
+    """Refuse a recording whose JSON would exceed ``limit`` bytes, before anything keeps it.
+
+    Gzip is inflated chunk by chunk and the output discarded, so a bomb costs one megabyte of
+    memory however far it would expand. Raises :class:`ResponseTooLarge` naming the cap, or
+    :class:`ReplayParseError` for a broken gzip stream.
+    """
+    if not is_gzip(body):
+        if len(body) > limit:
+            raise ResponseTooLarge(
+                f"recording of {len(body):,} bytes exceeds the {limit:,}-byte cap (WOG_MAX_JSON_MB)",
+                url=url,
+                replay_id=replay_id,
+            )
+        return
+    inflater = zlib.decompressobj(wbits=31)
+    view = memoryview(body)
+    size = 0
+    try:
+        for start in range(0, len(view), _CHUNK):
+            pending = view[start : start + _CHUNK]
+            while pending:
+                size += len(inflater.decompress(pending, _CHUNK))
+                pending = inflater.unconsumed_tail
+                if size > limit:
+                    raise ResponseTooLarge(
+                        f"recording uncompresses to more than the {limit:,}-byte cap "
+                        "(WOG_MAX_JSON_MB); a gzip bomb, or not a recording",
+                        url=url,
+                        replay_id=replay_id,
+                    )
+            if inflater.eof:
+                break
+    except zlib.error as exc:
+        raise ReplayParseError(
+            f"not a valid gzip stream: {exc}", url=url, replay_id=replay_id
+        ) from None
 
 
 def uncompressed(
@@ -493,6 +536,7 @@ __all__ = [
     "OcapRecording",
     "OcapReplay",
     "VehicleKill",
+    "check_size",
     "decode_file",
     "decode_recording",
     "ended_at_from_name",

@@ -7,6 +7,10 @@ An **OCAP2 web server** (github.com/OCAP2/web) lists its recordings ("operations
 operation id is the game's id in that source. The same polite, retrying client as for the WOG
 site is used (one request per ``WOG_MIN_REQUEST_INTERVAL``, retries, a size cap).
 
+Every source honours one cap, ``WOG_MAX_JSON_MB``: a body on the wire or a file on disk larger
+than it is refused before it is read, and a gzip recording whose JSON would exceed it is refused
+after inflating it chunk by chunk with the output discarded (a gzip bomb costs a megabyte).
+
 A **directory** holds recording files (``*.json``, ``*.json.gz``, ``*.ocap.gz``, …); a file's
 name is its id in that source, and the time in an OCAP file name dates the game.
 
@@ -24,13 +28,16 @@ from pathlib import Path
 import msgspec
 
 from wog_assets.source.client import SiteClient
-from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceUnavailable
-from wog_assets.source.ocap import ended_at_from_name
+from wog_assets.source.errors import (
+    ReplayNotFound,
+    ReplayParseError,
+    ResponseTooLarge,
+    SourceUnavailable,
+)
+from wog_assets.source.ocap import check_size, ended_at_from_name
 from wog_core.models import Fetched
 from wog_core.settings import OcapSource, SourceSettings
 
-# Recordings are far bigger than the WOG site's JSON: the cap for one recording, as fetched.
-OCAP_MAX_BYTES = 1024 * 1024**2
 RECORDING_SUFFIXES = (".json", ".json.gz", ".ocap.gz", ".ocap.json", ".gz", ".ocap")
 
 
@@ -75,7 +82,7 @@ class OcapWebClient(SiteClient):
         assert source.url
         self.source = source
         super().__init__(
-            dataclasses.replace(settings, base_url=source.url, max_json_bytes=OCAP_MAX_BYTES),
+            dataclasses.replace(settings, base_url=source.url),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -129,16 +136,18 @@ class OcapWebClient(SiteClient):
         )
         if status == 404 or not body:
             raise ReplayNotFound("the recording is not on the server", replay_id=replay_id, url=url)
+        check_size(body, limit=self.settings.max_json_bytes, url=url, replay_id=replay_id)
         return Fetched(replay_id, url, status, fetched_at, body, digest)
 
 
 class OcapDirectory:
     """Recording files in a directory; a file's name is its id."""
 
-    def __init__(self, source: OcapSource):
+    def __init__(self, source: OcapSource, max_bytes: int):
         assert source.path is not None
         self.source = source
         self.path = source.path
+        self.max_bytes = max_bytes
 
     def __enter__(self) -> OcapDirectory:
         return self
@@ -165,6 +174,14 @@ class OcapDirectory:
         file = self.path / op.filename
         url = file.as_uri()
         try:
+            size = file.stat().st_size
+            if size > self.max_bytes:  # a sparse or huge file is never read
+                raise ResponseTooLarge(
+                    f"file of {size:,} bytes exceeds the {self.max_bytes:,}-byte cap "
+                    "(WOG_MAX_JSON_MB)",
+                    replay_id=replay_id,
+                    url=url,
+                )
             body = Path(file).read_bytes()
         except FileNotFoundError:
             raise ReplayNotFound("the file is gone", replay_id=replay_id, url=url) from None
@@ -172,6 +189,7 @@ class OcapDirectory:
             raise SourceUnavailable(
                 f"cannot read it: {exc}", replay_id=replay_id, url=url
             ) from None
+        check_size(body, limit=self.max_bytes, url=url, replay_id=replay_id)
         return Fetched(replay_id, url, 200, dt.datetime.now(dt.UTC), body)
 
 
@@ -179,4 +197,4 @@ def open_source(source: OcapSource, settings: SourceSettings) -> OcapWebClient |
     """The client for a configured source (a context manager either way)."""
     if source.kind == "ocap-web":
         return OcapWebClient(source, settings)
-    return OcapDirectory(source)
+    return OcapDirectory(source, settings.max_json_bytes)
