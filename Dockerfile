@@ -29,6 +29,11 @@ RUN groupadd --system --gid 10001 wog \
 WORKDIR /app
 COPY --from=build --chown=wog:wog /app/.venv /app/.venv
 COPY --chown=wog:wog dagster.yaml /opt/dagster/home/dagster.yaml
+# The docker-runs deployment's instance: the same file plus the Docker run launcher.
+COPY deploy/docker-run-launcher.yaml /tmp/docker-run-launcher.yaml
+RUN mkdir -p /opt/dagster/docker-runs \
+ && cat /opt/dagster/home/dagster.yaml /tmp/docker-run-launcher.yaml > /opt/dagster/docker-runs/dagster.yaml \
+ && rm /tmp/docker-run-launcher.yaml && chown -R wog:wog /opt/dagster/docker-runs
 COPY --chown=wog:wog dagster.yaml workspace.yaml ./
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

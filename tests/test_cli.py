@@ -122,3 +122,13 @@ def test_summary_takes_the_replay_id_as_an_argument_and_says_when_the_site_lacks
     assert "HTTP 404" in result.output and "wog backfill" not in result.output
     other = CliRunner().invoke(main, ["summary", "6", "--replay-id", "7"])
     assert other.exit_code == 2 and "give the id once" in other.output
+
+
+def test_version_names_the_release_and_the_python() -> None:
+    import platform
+
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"wog 0.1.0 (Python {platform.python_version()})\n"

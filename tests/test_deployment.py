@@ -144,3 +144,19 @@ def test_the_ui_listens_on_loopback_and_required_settings_are_guarded() -> None:
     for name, service in COMPOSE["services"].items():
         assert service["logging"]["options"]["max-size"], name
         assert service.get("mem_limit"), name
+
+
+def test_run_containers_get_the_pipeline_settings_and_the_image_builds_their_instance() -> None:
+    launcher = yaml.safe_load((ROOT / "deploy" / "docker-run-launcher.yaml").read_text())
+    config = launcher["run_launcher"]["config"]
+    assert launcher["run_launcher"]["class"] == "DockerRunLauncher"
+    pipeline = set(COMPOSE["x-pipeline-env"]) - {"DAGSTER_CODE_HOST", "DAGSTER_CODE_PORT"}
+    assert set(config["env_vars"]) == pipeline
+    assert not set(yaml.safe_load((ROOT / "dagster.yaml").read_text())) & set(launcher)
+    runs = yaml.safe_load((ROOT / "docker-compose.docker-runs.yml").read_text())["services"]
+    for name in ("daemon", "webserver"):
+        assert runs[name]["environment"]["DAGSTER_HOME"] == "/opt/dagster/docker-runs"
+        assert "/var/run/docker.sock:/var/run/docker.sock" in runs[name]["volumes"]
+    assert "DAGSTER_CURRENT_IMAGE" in runs["code"]["environment"]
+    assert "bot" not in runs  # the bot never gets the Docker socket
+    assert "/opt/dagster/docker-runs/dagster.yaml" in (ROOT / "Dockerfile").read_text()

@@ -53,6 +53,7 @@ def _marks(stdout: str) -> dict[str, str]:
 def test_everything_configured_and_working_is_all_ticks(db_url: str, tmp_path: Path, fakes) -> None:  # type: ignore[no-untyped-def]
     result = run_wog("doctor", env=_env(db_url, tmp_path, *fakes))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("wog 0.1.0 (Python 3."), result.stdout  # for bug reports
     marks = _marks(result.stdout)
     assert set(marks.values()) == {"✓"}, result.stdout
     for item in ("database", "Discord token", "game channel 111", "admin channel 999",

@@ -65,9 +65,9 @@ services:
 def _compose(
     *args: str, timeout: float = 900, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
+    files = [arg for f in FILES for arg in ("-f", str(f))]
     result = subprocess.run(
-        ["docker", "compose", "-p", PROJECT, "--env-file", str(ENV_FILE),
-         "-f", "docker-compose.yml", "-f", str(OVERRIDE_FILE), *args],
+        ["docker", "compose", "-p", PROJECT, "--env-file", str(ENV_FILE), *files, *args],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     if check and result.returncode != 0:
@@ -76,7 +76,7 @@ def _compose(
 
 
 ENV_FILE = Path()
-OVERRIDE_FILE = Path()
+FILES: list[Path] = []
 
 
 def _wait(what: str, predicate: Callable[[], object], timeout: float) -> object:
@@ -136,37 +136,47 @@ def docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     engine.stop()
 
 
+def _configure(tmp_path: Path, site: FakeSite, discord: FakeDiscord, *overrides: str) -> None:
+    """Write the admin's .env and the test overrides; every later _compose uses them."""
+    global ENV_FILE
+    ENV_FILE = tmp_path / ".env"
+    settings = {
+        "POSTGRES_PASSWORD": PASSWORD,
+        "POSTGRES_IMAGE": POSTGRES_IMAGE,
+        "WOG_PYTHON_IMAGE": PYTHON_IMAGE,
+        "WOG_IMAGE_TAG": "compose-test",
+        "DISCORD_TOKEN": BOT_TOKEN,
+        "WOG_DISCORD_CHANNEL_IDS": DEMO_CHANNEL_ID,
+        "WOG_DISCORD_API_URL": discord.api_url,
+        "WOG_BASE_URL": site.url,
+        "WOG_MIN_REQUEST_INTERVAL": "0",
+        "WOG_SENSOR_INTERVAL": "5",
+        "WOG_POLL_INTERVAL": "2",
+    }
+    ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    FILES[:] = [ROOT / "docker-compose.yml"]
+    for i, text in enumerate((OVERRIDE, *overrides)):
+        FILES.append(tmp_path / f"override-{i}.yml")
+        FILES[-1].write_text(text)
+
+
+def _save_logs_and_remove(name: str) -> None:
+    logs = _compose("logs", "--no-color", check=False).stdout
+    artifacts = Path(os.environ.get("WOG_TEST_ARTIFACTS", ROOT / "artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / f"{name}.log").write_text(logs)
+    _compose("down", "-v", "--remove-orphans", check=False)
+
+
 def test_the_compose_stack_runs_delivers_once_and_keeps_its_data(
     docker: None, tmp_path: Path
 ) -> None:
-    global ENV_FILE, OVERRIDE_FILE
     history = [
         generate_game(i, seed=5, options=GameOptions(players=120)) for i in range(3400, 3406)
     ]
     with FakeSite() as site, FakeDiscord() as discord:
         site.publish(*history)
-        ENV_FILE = tmp_path / ".env"
-        ENV_FILE.write_text(
-            "\n".join(
-                f"{k}={v}"
-                for k, v in {
-                    "POSTGRES_PASSWORD": PASSWORD,
-                    "POSTGRES_IMAGE": POSTGRES_IMAGE,
-                    "WOG_PYTHON_IMAGE": PYTHON_IMAGE,
-                    "WOG_IMAGE_TAG": "compose-test",
-                    "DISCORD_TOKEN": BOT_TOKEN,
-                    "WOG_DISCORD_CHANNEL_IDS": DEMO_CHANNEL_ID,
-                    "WOG_DISCORD_API_URL": discord.api_url,
-                    "WOG_BASE_URL": site.url,
-                    "WOG_MIN_REQUEST_INTERVAL": "0",
-                    "WOG_SENSOR_INTERVAL": "5",
-                    "WOG_POLL_INTERVAL": "2",
-                }.items()
-            )
-            + "\n"
-        )
-        OVERRIDE_FILE = tmp_path / "compose.host.yml"
-        OVERRIDE_FILE.write_text(OVERRIDE)
+        _configure(tmp_path, site, discord)
         _compose("down", "-v", "--remove-orphans", check=False)  # a previous run's leftovers
         try:
             started = time.monotonic()
@@ -219,8 +229,69 @@ def test_the_compose_stack_runs_delivers_once_and_keeps_its_data(
             assert {3405, 3406, 3407} <= set(games)
             assert sent == [3405, 3406, 3407]
         finally:
-            logs = _compose("logs", "--no-color", check=False).stdout
-            artifacts = Path(os.environ.get("WOG_TEST_ARTIFACTS", ROOT / "artifacts"))
-            artifacts.mkdir(parents=True, exist_ok=True)
-            (artifacts / "compose.log").write_text(logs)
-            _compose("down", "-v", "--remove-orphans", check=False)
+            _save_logs_and_remove("compose")
+
+
+RUNS_OVERRIDE = """\
+# Test override of the docker-runs deployment: run containers on the host's network too, so
+# they reach Postgres at 127.0.0.1 (the daemon passes these URLs on to them).
+services:
+  daemon:
+    environment:
+      WOG_RUN_NETWORK: host
+      WOG_DATABASE_URL: postgresql://wog:{pw}@127.0.0.1:5432/wog
+      DAGSTER_POSTGRES_URL: postgresql://wog:{pw}@127.0.0.1:5432/dagster
+  webserver:
+    environment:
+      WOG_RUN_NETWORK: host
+"""
+
+
+def test_the_docker_runs_deployment_starts_each_run_in_its_own_container(
+    docker: None, tmp_path: Path
+) -> None:
+    history = [
+        generate_game(i, seed=6, options=GameOptions(players=120)) for i in range(3500, 3503)
+    ]
+    with FakeSite() as site, FakeDiscord() as discord:
+        site.publish(*history)
+        _configure(tmp_path, site, discord, RUNS_OVERRIDE.format(pw=PASSWORD))
+        FILES.insert(1, ROOT / "docker-compose.docker-runs.yml")
+        with ENV_FILE.open("a") as env:  # the group that may use the Docker socket
+            env.write(f"DOCKER_GID={os.stat('/var/run/docker.sock').st_gid}\n")
+        _compose("down", "-v", "--remove-orphans", check=False)
+        try:
+            _compose("up", "-d", "--build", timeout=1800)
+            _wait("every service healthy and migrate exited 0", _all_healthy, 300)
+            _wait(
+                "the first tick's game on the Discord stand-in", lambda: _posted(discord, 3502), 240
+            )
+            time.sleep(5)
+            assert len(_posted(discord, 3502)) == 1
+            engine = sa.create_engine(
+                f"postgresql+psycopg://wog:{PASSWORD}@127.0.0.1:5432/dagster",
+                poolclass=sa.pool.NullPool,
+            )
+
+            def in_containers() -> list:
+                with engine.connect() as conn:
+                    return conn.execute(
+                        sa.text(
+                            "SELECT r.status, t.value FROM runs r JOIN run_tags t "
+                            "ON t.run_id = r.run_id WHERE t.key = 'docker/container_id' "
+                            "AND r.pipeline_name = 'ingest_replays'"
+                        )
+                    ).all()
+
+            def all_finished() -> list:
+                runs = in_containers()
+                return runs if all(s in ("SUCCESS", "FAILURE", "CANCELED") for s, _ in runs) else []
+
+            launched = _wait("the runs launched in containers to finish", all_finished, 240)
+            assert launched, "no ingest run was launched in a container of its own"
+            assert all(status == "SUCCESS" for status, _ in launched), launched
+            # The code container ran no step: each run's own container did (and was removed).
+            code_logs = _compose("logs", "--no-color", "code", check=False).stdout
+            assert "STEP_START" not in code_logs
+        finally:
+            _save_logs_and_remove("compose-docker-runs")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -153,3 +154,33 @@ def test_wog_announce_and_wog_summary(
     )
     missing = _cli(["summary", "--replay-id", "1"], env)
     assert missing.returncode == 1 and "not in the warehouse" in missing.stderr
+
+
+def test_commands_started_together_on_a_new_server_both_get_the_dagster_database() -> None:
+    """Two commands on a new data directory used to race to create the Dagster database (one
+    died on pg_database's unique index); six cold processes ask at the same instant here."""
+    from dbschema.connection import temporary_server
+
+    # Each process imports first, then waits for the same instant: the calls overlap.
+    code = (
+        "import sys, time; from wog_assets.instance import dagster_storage_url; "
+        "time.sleep(max(0, float(sys.argv[2]) - time.time())); "
+        "print(dagster_storage_url(sys.argv[1]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_POSTGRES_URL", "DAGSTER_HOME")}
+    with temporary_server(prefix="wog-race-") as url:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, url, str(time.time() + 8)],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    for returncode, out, err in results:
+        assert returncode == 0, err[-2000:]
+        assert "/dagster?" in out

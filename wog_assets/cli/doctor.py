@@ -266,8 +266,15 @@ def doctor_cmd() -> None:
 
     Example: docker compose exec bot wog doctor
     """
+    import importlib.metadata
+    import platform
+
     from wog_core.logs import redact_text
 
+    version = importlib.metadata.version("wog-platform")
+    click.echo(
+        f"wog {version} (Python {platform.python_version()}, {platform.platform(terse=True)})"
+    )
     lines = run_checks()
     width = max(len(line.item) for line in lines)
     for line in lines:
