@@ -8,6 +8,12 @@ against active players, commanders not found on their side, killers or victims m
 player list), so those checks *warn* — visible in the UI with the offending rows — and the game
 is loaded and announced. Only what would make the message meaningless blocks: a game without
 players, or a frag with a negative time or distance (which the parser's rules never produce).
+
+Blocking is judged **per game**, not per run: a game that fails a blocking check is *held* —
+its rows stay loaded and visible, but the later steps (player directory, statistics, message)
+leave it out, while every other game of the same run goes through them. :func:`held_games`
+says which games of a batch are held and why; it reads the tables as they are, so a re-parse
+that fixes a game releases it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ class Check:
 
     name: str
     asset: str  # the warehouse table (and asset) it checks
-    blocking: bool  # a failure stops the run's downstream steps (the announcement)
+    blocking: bool  # a game failing it is held out of the later steps (and not announced)
     severity: Literal["ERROR", "WARN"]
     description: str
     sql: str  # offending rows for :ids (and :tolerance)
@@ -139,3 +145,25 @@ def quality_problems(engine: Engine, check: str | Check, replay_ids: Iterable[in
     params = {"ids": sorted(set(replay_ids)), "tolerance": DURATION_TOLERANCE_S}
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.text(query.sql), params)]
+
+
+def held_games(engine: Engine, replay_ids: Iterable[int]) -> dict[int, str]:
+    """The games of ``replay_ids`` that fail a blocking check: replay → which and why.
+
+    Every blocking check's query returns the replay id as its first column.
+    """
+    ids = sorted(set(replay_ids))
+    held: dict[int, str] = {}
+    if not ids:
+        return held
+    for check in CHECKS:
+        if not check.blocking:
+            continue
+        rows: dict[int, int] = {}
+        for row in quality_problems(engine, check, ids):
+            rid = int(row["replay_id"])
+            rows[rid] = rows.get(rid, 0) + 1
+        for rid, count in rows.items():
+            reason = f"held by check {check.name} ({count} offending row(s)): {check.description}"
+            held.setdefault(rid, reason)
+    return held

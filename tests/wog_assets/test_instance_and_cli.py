@@ -184,3 +184,44 @@ def test_commands_started_together_on_a_new_server_both_get_the_dagster_database
     for returncode, out, err in results:
         assert returncode == 0, err[-2000:]
         assert "/dagster?" in out
+
+
+@pytest.mark.slow  # the whole command in a subprocess (~20 s)
+def test_wog_backfill_names_a_held_game_and_loads_every_other_one_fully(
+    tmp_path: Path, db_url: str, dagster_db: str, engine: sa.Engine
+) -> None:
+    import msgspec
+
+    from wog_assets.demo.generator import GeneratedGame, render_game_page, render_replay_json
+
+    games = generate_games(5000, 10, seed=9)
+    empty = msgspec.structs.replace(games[5].replay, players=[], frags=[])
+    games[5] = GeneratedGame(empty, render_game_page(empty), render_replay_json(empty))
+    with FakeSite() as site:
+        site.publish(*games)
+        env = {**os.environ, "WOG_BASE_URL": site.url, "WOG_MIN_REQUEST_INTERVAL": "0",
+               "WOG_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "home"),
+               "WOG_DISCORD_CHANNEL_IDS": "111"}  # fmt: skip
+        result = run_wog("backfill", "--from", "5000", "--to", "5009", "--batch", "10", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output  # the run names the held game, and so fails
+    held = [line for line in output.splitlines() if "5005" in line]
+    assert held == [
+        "replay 5005: rejected: held by check game_has_players (1 offending row(s)): "
+        "Every game has players: a message about a game without any is meaningless."
+    ], output
+    assert "Traceback" not in output and "Stack Trace" not in output
+    good = [i for i in range(5000, 5010) if i != 5005]
+    with engine.connect() as conn:
+        stats = conn.scalars(sa.text("SELECT DISTINCT replay_id FROM player_game_stats")).all()
+        unknown = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM players p LEFT JOIN player_directory d USING (player_id) "
+                "WHERE d.player_id IS NULL"
+            )
+        )
+        notes = conn.scalars(sa.text("SELECT DISTINCT replay_id FROM notifications")).all()
+        careers = conn.scalar(sa.text("SELECT count(*) FROM player_careers"))
+    assert sorted(stats) == good and sorted(notes) == good
+    assert unknown == 0  # every player of every good game is in the directory
+    assert careers > 0

@@ -111,21 +111,67 @@ def test_pending_rows_are_announced_with_notify(site, instance, engine, db_url) 
     assert received == ["3400"]
 
 
-def test_a_game_failing_a_blocking_check_is_not_announced(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
-    # Since the site's own inconsistencies only warn, the blocking check left is a game
-    # without players: its message would be meaningless.
+def _publish_without_players(site: FakeSite, replay_id: int) -> None:
     import msgspec
 
     from wog_assets.demo.generator import GeneratedGame, render_game_page, render_replay_json
 
-    truth = generate_game(3410, seed=2, options=GameOptions(players=30)).replay
+    truth = generate_game(replay_id, seed=2, options=GameOptions(players=30)).replay
     empty = msgspec.structs.replace(truth, players=[], frags=[])
     site.publish(GeneratedGame(empty, render_game_page(empty), render_replay_json(empty)))
+
+
+def test_a_game_failing_a_blocking_check_is_not_announced(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
+    # Since the site's own inconsistencies only warn, the blocking check left is a game
+    # without players: its message would be meaningless.
+    _publish_without_players(site, 3410)
     result = run_replays(
         instance, [3410], site.url, db_url, tags={**NEW, "wog/replay": "3410"}, raise_on_error=False
     )
     assert not result.success
     assert _notifications(engine) == []
+
+
+@pytest.mark.parametrize("announced", [False, True], ids=["quiet batch", "announced batch"])
+def test_one_held_game_does_not_strip_its_batch(site, instance, engine, db_url, announced) -> None:  # type: ignore[no-untyped-def]
+    """A batch (a backfill range, a sensor quiet batch, or announced games together) with one
+    game failing a blocking check: every other game goes through every step."""
+    site.publish(*generate_games(3500, 5, seed=8))
+    _publish_without_players(site, 3502)
+    tags = {"wog/trigger": "new"} if announced else {}
+    result = run_replays(
+        instance, [3500, 3501, 3502, 3503, 3504], site.url, db_url, tags=tags, raise_on_error=False
+    )
+    good = [3500, 3501, 3503, 3504]
+    with engine.connect() as conn:
+
+        def ids(sql: str) -> list[int]:
+            return sorted(set(conn.execute(sa.text(sql)).scalars()))
+
+        assert ids("SELECT replay_id FROM games") == [3500, 3501, 3502, 3503, 3504]
+        assert (
+            ids("SELECT p.replay_id FROM players p JOIN player_directory d USING (player_id)")
+            == good
+        )
+        unknown = "SELECT count(*) FROM players p LEFT JOIN player_directory d USING (player_id) "
+        assert conn.scalar(sa.text(unknown + "WHERE d.player_id IS NULL")) == 0
+        assert ids("SELECT replay_id FROM player_game_stats") == good
+        assert ids("SELECT replay_id FROM notifications") == good
+        statuses = set(conn.execute(sa.text("SELECT status FROM notifications")).scalars())
+    assert statuses == ({"pending"} if announced else {"suppressed"})
+    # The run names the held game, with the rule and the reason, and fails for it alone.
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    assert "replay 3502: rejected: held by check game_has_players" in message
+    assert "3500" not in message and "3503" not in message
+    check = next(
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "game_has_players"
+    )
+    assert not check.passed  # still visible as a failing check in the UI
 
 
 def test_preview_renders_in_a_real_browser(tmp_path: Path) -> None:

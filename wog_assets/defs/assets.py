@@ -28,7 +28,7 @@ from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceErr
 from wog_assets.source.replay import parse_replay
 from wog_core.models import Fetched, Replay
 from wog_core.settings import DEFAULT_BACKFILL_BATCH
-from wog_warehouse.quality import CHECKS, quality_problems
+from wog_warehouse.quality import CHECKS, held_games, quality_problems
 from wog_warehouse.raw import (
     load_raw,
     record_miss,
@@ -77,6 +77,19 @@ def replay_ids(context: dg.AssetExecutionContext) -> list[int]:
         return sorted(int(k) for k in context.partition_keys)
     except ValueError as exc:
         raise dg.Failure(f"partition keys must be replay ids (integers): {exc}") from None
+
+
+def passing_ids(context: dg.AssetExecutionContext, engine: sa.Engine) -> list[int]:
+    """This run's replay ids without the games a blocking check holds (a later step's input).
+
+    The warehouse step names the held games once (in its metadata and the run's failure); the
+    later steps only leave them out, so one bad game never strips its batch.
+    """
+    ids = replay_ids(context)
+    held = held_games(engine, ids)
+    if held:
+        context.log.info(f"leaving out held game(s): {', '.join(map(str, sorted(held)))}")
+    return [rid for rid in ids if rid not in held]
 
 
 def is_new_game_run(context: dg.AssetExecutionContext) -> bool:
@@ -238,9 +251,9 @@ def _spec(name: str, deps: list, description: str) -> dg.AssetSpec:
         ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(
-            check.name, asset=check.asset, blocking=check.blocking, description=check.description
-        )
+        # Not blocking in Dagster's sense (which judges a whole step, every partition of a
+        # batch at once): a blocking check holds back only the games that fail it.
+        dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description)
         for check in CHECKS
     ],
     **PARTITIONED,
@@ -293,6 +306,9 @@ def warehouse_tables(
             "raw bodies not stored", {rid: "no stored page/JSON" for rid in not_stored}
         )
 
+    # A game a blocking check holds is named once, here; the later steps leave it out.
+    for rid, reason in held_games(warehouse.engine, written).items():
+        problems.reject(rid, reason)
     common = {
         "replays_written": len(written),
         "replays_without_raw": dg.MetadataValue.json(not_stored),
@@ -395,7 +411,7 @@ def _jsonable(rows: list[dict]) -> list[dict]:
 def player_directory(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    counts = refresh_player_directory(warehouse.engine, replay_ids(context))
+    counts = refresh_player_directory(warehouse.engine, passing_ids(context, warehouse.engine))
     total = directory_size(warehouse.engine)
     yield dg.MaterializeResult(
         metadata={

@@ -1,7 +1,7 @@
 """The ``notifications`` asset: the Discord message for each replay, stored for the bot.
 
-Downstream of the warehouse tables and their blocking checks, so a game whose data fails a
-check is never announced. Rows are ``pending`` only for runs of new games (sensor) or explicit
+Downstream of the warehouse tables; a game a blocking check holds (``held_games``) gets no
+message, while the other games of its run get theirs. Rows are ``pending`` only for runs of new games (sensor) or explicit
 ``wog announce``; backfills store ``suppressed`` rows without the chart.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from wog_assets.defs.assets import PARTITIONED, is_new_game_run, replay_ids
+from wog_assets.defs.assets import PARTITIONED, is_new_game_run, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
 from wog_assets.message.build import build_message, to_payload
@@ -41,7 +41,7 @@ def notifications(
     not_loaded: list[int] = []
     preview: dict[str, object] = {}
     problems = Problems()
-    for rid in replay_ids(context):
+    for rid in passing_ids(context, warehouse.engine):
         try:
             loaded = load_replay(warehouse.engine, rid)
             if loaded is None:

@@ -47,7 +47,7 @@ from wog_assets.summary import summarize
 from wog_core import settings as wog_settings
 from wog_core.models import Commander, Fetched, Replay
 from wog_core.settings import OcapSource, Settings
-from wog_warehouse.quality import CHECKS, quality_problems
+from wog_warehouse.quality import CHECKS, held_games, quality_problems
 from wog_warehouse.queue import enqueue
 from wog_warehouse.raw import load_raw, record_miss, store_game_page, store_replay_json
 from wog_warehouse.replays import RowRejected, load_replay, refresh_player_directory, write_replay
@@ -235,7 +235,9 @@ def build_source_definitions(
         "vehicles, frags; games.source = the source) and its player directory.",
         check_specs=[
             dg.AssetCheckSpec(
-                c.name, asset=[name, "warehouse"], blocking=c.blocking, description=c.description
+                c.name,
+                asset=[name, "warehouse"],
+                description=c.description,  # held per game
             )
             for c in CHECKS
         ],
@@ -271,8 +273,13 @@ def build_source_definitions(
                 continue
             problems.repair(rid, recording.repairs)
             written.append(rid)
-        directory = refresh_player_directory(engine, written) if written else {}
-        refresh_game_stats(engine, written)  # the stats group's per-game rows, for careers
+        # A game a blocking check holds is named once and left out of what follows.
+        held = held_games(engine, written)
+        for rid, reason in held.items():
+            problems.reject(rid, reason)
+        passing = [rid for rid in written if rid not in held]
+        directory = refresh_player_directory(engine, passing) if passing else {}
+        refresh_game_stats(engine, passing)  # the stats group's per-game rows, for careers
         yield dg.MaterializeResult(
             metadata={
                 "replays_written": len(written),
@@ -312,7 +319,9 @@ def build_source_definitions(
         engine = warehouse.engine
         problems = Problems()
         statuses: Counter[str] = Counter()
-        for rid in sorted(_warehouse_ids(engine, src, _keys(context)).values()):
+        ids = sorted(_warehouse_ids(engine, src, _keys(context)).values())
+        held = held_games(engine, ids)
+        for rid in (i for i in ids if i not in held):
             try:
                 loaded = load_replay(engine, rid)
                 if loaded is None:

@@ -26,7 +26,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from wog_assets import digests
-from wog_assets.defs.assets import PARTITIONED, TRIGGER_TAG, replay_ids
+from wog_assets.defs.assets import PARTITIONED, TRIGGER_TAG, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
 from wog_assets.message.catalogue import Catalogue
@@ -84,7 +84,7 @@ def key_of_period(period: str) -> tuple[str, str]:
 def player_game_stats(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    rows = refresh_game_stats(warehouse.engine, replay_ids(context))
+    rows = refresh_game_stats(warehouse.engine, passing_ids(context, warehouse.engine))
     finish_step(context, Problems(), "computing per-game statistics")
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
