@@ -40,7 +40,7 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "suppressed")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "suppressed", "unknown")
 NOTIFICATION_KINDS = ("game", "alert", "digest")
 
 

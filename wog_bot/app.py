@@ -17,8 +17,15 @@ import signal
 import hikari
 from sqlalchemy.engine import Engine
 
-from wog_bot.delivery import ChannelSender, Dispatcher, Senders, WebhookSender
+from wog_bot.delivery import (
+    ChannelSender,
+    Dispatcher,
+    Senders,
+    WebhookSender,
+    delivery_rest_app,
+)
 from wog_core.settings import BotSettings
+from wog_warehouse import queue
 
 log = logging.getLogger("wog_bot")
 
@@ -51,10 +58,22 @@ def _senders(
     return Senders(*senders)
 
 
-async def run_once(settings: BotSettings) -> int:
-    """Deliver everything pending (same guarantees) and return the number handled."""
+ONCE_WAIT_S = 10.0  # `wog bot --once` waits out rate limits and back-offs this short
+
+
+class DeliveryRefused(RuntimeError):
+    """Discord refused the bot's credentials; the message says which and what it answered."""
+
+
+async def run_once(settings: BotSettings, given_up: list[str] | None = None) -> int:
+    """Deliver everything pending (same guarantees) and return the number handled; a row due
+    again within :data:`ONCE_WAIT_S` (a rate limit) is waited for, a later one left pending.
+
+    Rows that failed for good (or ended unknown) in this pass are appended to ``given_up``, one
+    line each. Raises :class:`DeliveryRefused` when Discord refuses DISCORD_TOKEN, whether or
+    not anything was pending (so cron sees a revoked token at once)."""
     engine, _ = _engine()
-    app = _rest_app(settings)
+    app = delivery_rest_app(settings.discord_api_url)
     await app.start()
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -63,11 +82,27 @@ async def run_once(settings: BotSettings) -> int:
                 rest = await stack.enter_async_context(
                     app.acquire(settings.discord_token, hikari.TokenType.BOT)
                 )
+                try:
+                    await rest.fetch_my_user()
+                except (hikari.UnauthorizedError, hikari.ForbiddenError) as exc:
+                    raise DeliveryRefused(
+                        f"Discord refused DISCORD_TOKEN ({int(exc.status)} {exc.message}): "
+                        "copy the token again from the Bot page of the Developer Portal"
+                    ) from None
             if settings.webhook_url:
                 webhook_rest = await stack.enter_async_context(app.acquire(None))
             dispatcher = Dispatcher(engine, _senders(settings, rest, webhook_rest), settings)  # type: ignore[arg-type]
             await dispatcher.recover_stale()
             handled = await dispatcher.deliver_due()
+            targets = dispatcher.sender.targets
+            while True:
+                due = await asyncio.to_thread(queue.next_due_in, engine, targets)
+                if due is None or due > ONCE_WAIT_S:
+                    break
+                await asyncio.sleep(due)
+                handled += await dispatcher.deliver_due()
+            if given_up is not None:
+                given_up.extend(dispatcher.given_up)
     finally:
         await app.close()
         engine.dispose()
@@ -81,14 +116,16 @@ async def run_rest_only(settings: BotSettings) -> None:
     engine, url = _engine()
     app = _rest_app(settings)
     await app.start()
+    delivery = delivery_rest_app(settings.discord_api_url)
+    await delivery.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with app.acquire(None) as webhook_rest:
+        async with app.acquire(None) as webhook_rest, delivery.acquire(None) as delivery_rest:
             webhooks = filter(None, (settings.webhook, settings.admin_webhook))
-            senders = Senders(*(WebhookSender(webhook_rest, w) for w in webhooks))
+            senders = Senders(*(WebhookSender(delivery_rest, w) for w in webhooks))
             tasks = [asyncio.create_task(Dispatcher(engine, senders, settings).run(stop, url))]
             if settings.twitch_enabled:
                 poster = WebhookAlertPoster(webhook_rest, settings.webhook)  # type: ignore[arg-type]
@@ -98,6 +135,7 @@ async def run_rest_only(settings: BotSettings) -> None:
             log.info("stopping: finishing the delivery in progress")
             await _stop(stop, tasks)
     finally:
+        await delivery.close()
         await app.close()
         engine.dispose()
 
@@ -182,10 +220,17 @@ def build_gateway_bot(
     async def on_started(_: hikari.StartedEvent) -> None:
         stop = state["stop"] = asyncio.Event()
         engine = state["engine"]
+        # Notifications go through a REST client of their own that never waits with a row
+        # in flight (commands and Twitch alerts keep the bot's, which waits out rate limits).
+        delivery = state["delivery"] = delivery_rest_app(settings.discord_api_url)
+        await delivery.start()
+        rest = delivery.acquire(settings.discord_token, hikari.TokenType.BOT)
+        rest.start()
+        state["delivery_clients"] = [rest]
         webhook_rest = None
         if settings.webhook_url:
-            webhook_rest = bot.rest  # webhook calls carry their own token
-        senders = _senders(settings, bot.rest, webhook_rest)
+            webhook_rest = rest  # webhook calls carry their own token
+        senders = _senders(settings, rest, webhook_rest)
         state["tasks"].append(
             asyncio.create_task(Dispatcher(engine, senders, settings).run(stop, state["url"]))
         )
@@ -204,6 +249,10 @@ def build_gateway_bot(
 
     @bot.listen(hikari.StoppedEvent)
     async def on_stopped(_: hikari.StoppedEvent) -> None:
+        for client in state.get("delivery_clients", []):
+            await client.close()
+        if "delivery" in state:
+            await state["delivery"].close()
         if "engine" in state:
             state["engine"].dispose()
 

@@ -4,13 +4,18 @@ A :class:`Dispatcher` claims due rows from the queue (``wog_warehouse.queue``), 
 bot channel (:class:`ChannelSender`) or a webhook (:class:`WebhookSender`) — and records the
 outcome. It wakes on the queue's ``NOTIFY`` and polls as a fallback.
 
-Duplicates and losses after a crash: each post carries a ``nonce`` derived from the replay and
-row id with ``enforce_nonce``, so re-posting within Discord's window returns the message that
-was already created instead of a second one. A row left ``sending`` longer than the stale
-threshold is checked against the channel's recent messages (a message of ours with that nonce
-or that game's link embed) and marked sent if found, else given back to be posted again.
-Webhooks can neither list messages nor take a nonce: a stale webhook row is marked ``failed``
-with an explanation, never re-posted blindly (``wog notifications retry N`` after checking).
+Duplicates and losses after a crash: a row is ``sending`` only while its request is on the
+wire. The REST client used for delivery waits out nothing itself (:func:`delivery_rest_app`):
+a rate limit or a 5xx comes back at once and the row goes back to ``pending`` with its due time,
+so a bot killed while "waiting" leaves nothing in flight and the next bot posts it, once. Each
+post carries a ``nonce`` derived from the replay and row id with ``enforce_nonce``, so
+re-posting within Discord's window returns the message that was already created instead of a
+second one. A row left ``sending`` longer than the stale threshold (killed mid-request) is
+checked against the channel's recent messages (a message of ours with that nonce or that game's
+link embed) and marked sent if found, else given back to be posted again. Webhooks can neither
+list messages nor take a nonce: a stale webhook row is marked ``unknown`` and the admin is
+alerted once with the game and the target, never re-posted blindly (``wog notifications retry
+N`` after checking).
 """
 
 from __future__ import annotations
@@ -154,6 +159,16 @@ def may_be_the_attachment(exc: BaseException) -> bool:
     )
 
 
+def delivery_rest_app(api_url: str) -> hikari.RESTApp:
+    """A REST app for posting notifications that never waits or retries on its own.
+
+    hikari would otherwise sleep through a 429 (up to 5 minutes) or retry a 5xx inside the
+    call, with the row claimed: a crash then would leave it ``sending``. Here both raise at
+    once and the dispatcher records the due time instead.
+    """
+    return hikari.RESTApp(url=api_url, max_rate_limit=0.0, max_retries=0)
+
+
 def is_permanent(exc: BaseException) -> bool:
     if isinstance(exc, PERMANENT):
         return True
@@ -174,6 +189,7 @@ class Dispatcher:
         self.settings = settings
         self._sleep = sleep
         self.delivered = 0
+        self.given_up: list[str] = []  # one line per row failed for good or unknown, this pass
 
     def backoff(self, attempts: int) -> float:
         delay = min(
@@ -204,6 +220,16 @@ class Dispatcher:
                 )
         except asyncio.CancelledError:
             raise  # the row stays 'sending'; recovery resolves it
+        except hikari.RateLimitTooLongError as exc:
+            # Discord asked us to wait: not a failure, and not a wait with the row in flight.
+            delay = max(0.05, exc.retry_after)
+            log.info(
+                "notification %s (%s): rate limited; due in %.1fs", claimed.id, claimed.about, delay
+            )
+            await asyncio.to_thread(
+                queue.mark_retry, self.engine, claimed, "rate limited", delay, attempt=False
+            )
+            return True
         except Exception as exc:
             error = redact(describe(exc), self.settings)
             if is_permanent(exc):
@@ -253,6 +279,9 @@ class Dispatcher:
         await asyncio.to_thread(queue.enqueue_alert, self.engine, key, text, targets)
 
     async def _alert_failed(self, claimed: queue.Claimed, error: str) -> None:
+        self.given_up.append(
+            f"notification {claimed.id} ({claimed.about} → {claimed.target}): {error}"
+        )
         if claimed.is_alert:
             return  # an alert that cannot be posted is logged, never alerted about again
         await self._alert(
@@ -278,13 +307,23 @@ class Dispatcher:
             try:
                 found = await self.sender.find_delivered(claimed)
             except CannotVerify:
-                await asyncio.to_thread(
-                    queue.mark_failed,
-                    self.engine,
-                    claimed,
-                    "delivery was interrupted and a webhook cannot tell whether it was posted; "
-                    f"check the channel, then 'wog notifications retry {claimed.id}' if it is missing",
+                error = (
+                    "delivery was interrupted mid-request and a webhook cannot tell whether it "
+                    f"was posted; check the channel, then 'wog notifications retry {claimed.id}' "
+                    "if it is missing"
                 )
+                await asyncio.to_thread(queue.mark_unknown, self.engine, claimed, error)
+                self.given_up.append(
+                    f"notification {claimed.id} ({claimed.about} → {claimed.target}): unknown: {error}"
+                )
+                log.error("notification %s (%s): %s", claimed.id, claimed.about, error)
+                if not claimed.is_alert:
+                    await self._alert(
+                        f"unknown:{claimed.id}",
+                        f"❓ The message for {claimed.about} to {claimed.target} may not have "
+                        "been posted (the bot stopped mid-request). Check the channel; if it is "
+                        f"missing: `wog notifications retry {claimed.id}`.",
+                    )
                 continue
             except Exception as exc:
                 log.warning(

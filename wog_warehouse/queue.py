@@ -12,8 +12,12 @@ Every step is one short transaction:
 4. :func:`mark_sent`, :func:`mark_retry` or :func:`mark_failed` finish the claim; each applies
    only while the row is still ``sending`` by that claim.
 
-A crash between 3 and 4 leaves the row ``sending``; :func:`stale_sending` finds such rows for the
-bot to resolve, and :func:`release` gives one back.
+A row is ``sending`` only while its request is on the wire: a rate limit or a back-off is
+waited out with the row ``pending`` and its due time set (:func:`mark_retry`), so a crash
+during a wait loses nothing — the next bot posts it. A crash while the request is on the wire
+leaves the row ``sending``; :func:`stale_sending` finds such rows for the bot to resolve: it
+either finds the message (:func:`mark_sent`), gives the row back (:func:`release`), or — when
+the target cannot tell (a webhook) — marks it ``unknown`` (:func:`mark_unknown`) and alerts.
 """
 
 from __future__ import annotations
@@ -43,11 +47,12 @@ class Status(StrEnum):
     SENT = "sent"  # posted; discord_message_id is set
     FAILED = "failed"  # gave up; last_error says why
     SUPPRESSED = "suppressed"  # stored but never posted by itself (backfills)
+    UNKNOWN = "unknown"  # interrupted on the wire, and the target cannot tell: check, retry
 
 
 assert {s.value for s in Status} == set(NOTIFICATION_STATUSES), "Status and the schema disagree"
 
-RETRYABLE = (Status.FAILED, Status.SUPPRESSED, Status.PENDING)
+RETRYABLE = (Status.FAILED, Status.SUPPRESSED, Status.PENDING, Status.UNKNOWN)
 IN_FLIGHT_OR_DONE = (Status.SENT, Status.SENDING)
 
 
@@ -333,15 +338,30 @@ def mark_sent(engine: Engine, claimed: Claimed, message_id: int, note: str | Non
     )
 
 
-def mark_retry(engine: Engine, claimed: Claimed, error: str, delay_s: float) -> bool:
-    """A transient failure: pending again, not before ``delay_s`` seconds."""
+def mark_retry(
+    engine: Engine, claimed: Claimed, error: str, delay_s: float, *, attempt: bool = True
+) -> bool:
+    """A transient failure: pending again, not before ``delay_s`` seconds.
+
+    ``attempt=False`` (a rate limit: Discord asked us to wait, nothing failed) does not count
+    the try against the attempts limit.
+    """
+    values: dict[str, object] = {}
+    if not attempt:
+        values["attempts"] = n.c.attempts - 1
     return _finish(
         engine,
         claimed,
         status=Status.PENDING,
         last_error=error,
         next_attempt_at=sa.func.now() + dt.timedelta(seconds=delay_s),
+        **values,
     )
+
+
+def mark_unknown(engine: Engine, claimed: Claimed, error: str) -> bool:
+    """Interrupted while on the wire, and the target cannot tell whether it arrived."""
+    return _finish(engine, claimed, status=Status.UNKNOWN, last_error=error)
 
 
 def mark_failed(engine: Engine, claimed: Claimed, error: str) -> bool:
@@ -414,7 +434,8 @@ def list_notifications(engine: Engine, status: str | None = None, limit: int = 5
 
 
 def retry(engine: Engine, notification_id: int) -> str | None:
-    """Make a ``failed`` (or ``suppressed``) row pending again; returns its previous status.
+    """Make a ``failed``, ``unknown`` (or ``suppressed``) row pending again; returns its
+    previous status.
 
     None when there is no such row; a ``sent`` or ``sending`` row is left as it is.
     """

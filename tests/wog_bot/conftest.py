@@ -57,7 +57,7 @@ def rows(engine: sa.Engine) -> list[dict]:
             dict(r._mapping)
             for r in conn.execute(
                 sa.text(
-                    "SELECT id, replay_id, target, status, attempts, last_error, discord_message_id, "
+                    "SELECT id, kind, replay_id, target, status, attempts, last_error, discord_message_id, "
                     "next_attempt_at > now() AS backing_off FROM notifications ORDER BY id"
                 )
             )

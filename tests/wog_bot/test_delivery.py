@@ -71,10 +71,14 @@ def test_5xx_is_retried_later_with_backoff_then_delivered(
     (row,) = rows(engine)
     assert row["status"] == "pending" and row["attempts"] == 1 and row["backing_off"]
     assert row["last_error"].startswith("503")
+
     # Not due yet: another pass does not hammer Discord.
-    before = len(discord.requests)
+    def posts() -> int:
+        return sum(r.method == "POST" for r in discord.requests)
+
+    before = posts()
     asyncio.run(run_once(settings))
-    assert len(discord.requests) == before
+    assert posts() == before
     # Discord recovers and the backoff has elapsed.
     discord._scripts.clear()
     with engine.begin() as conn:
@@ -225,18 +229,64 @@ def test_webhook_mode_needs_no_bot_token(discord: FakeDiscord, engine: sa.Engine
     assert rows(engine)[0]["status"] == "sent"
 
 
-def test_a_stale_webhook_claim_is_failed_with_an_explanation_not_reposted(
+def test_a_webhook_post_interrupted_mid_request_is_unknown_and_alerted_not_reposted(
     discord: FakeDiscord, engine: sa.Engine
 ) -> None:
     queue_game(engine, 3413, ["webhook:333"])
-    claim(engine, ["webhook:333"])
+    claim(engine, ["webhook:333"])  # a bot claimed it, its request went out, then it died
     settings = bot_settings(discord, discord_token=None, channel_ids=(),
-                            webhook_url=f"{discord.api_url}/webhooks/333/hook-secret-token", stale_sending_s=0)  # fmt: skip
+                            webhook_url=f"{discord.api_url}/webhooks/333/hook-secret-token",
+                            admin_webhook_url=f"{discord.api_url}/webhooks/444/admin-secret",
+                            stale_sending_s=0)  # fmt: skip
     asyncio.run(run_once(settings))
+    by_kind = {r["kind"]: r for r in rows(engine)}
+    assert by_kind["game"]["status"] == "unknown"
+    assert "wog notifications retry" in by_kind["game"]["last_error"]
+    assert discord.webhook_messages[333] == []  # never re-posted blindly
+    # The admin is told once, with the game and the target.
+    (alert,) = discord.webhook_messages[444]
+    assert "game 3413" in alert["content"] and "webhook:333" in alert["content"]
+    asyncio.run(run_once(settings))
+    assert len(discord.webhook_messages[444]) == 1
+    # After checking the channel, the admin posts it.
+    from wog_warehouse.queue import retry
+
+    assert retry(engine, by_kind["game"]["id"]) == "unknown"
+    asyncio.run(run_once(settings))
+    assert len(discord.webhook_messages[333]) == 1
+
+
+@pytest.mark.parametrize("target", ["channel:111", "webhook:333"])
+def test_a_bot_killed_during_a_429_wait_leaves_the_row_pending_and_the_next_bot_posts_once(
+    discord: FakeDiscord, engine: sa.Engine, db_url: str, target: str
+) -> None:
+    queue_game(engine, 3413, [target])
+    route = (
+        "POST /channels/111/messages"
+        if target.startswith("channel")
+        else "POST /webhooks/333/hook-secret-token"
+    )
+    discord.script(route, Script(429, headers={"Retry-After": "4"}))
+    env = {"WOG_DISCORD_WEBHOOK_URL": f"{discord.api_url}/webhooks/333/hook-secret-token"}
+    if target.startswith("webhook"):
+        env.update(DISCORD_TOKEN="", WOG_DISCORD_CHANNEL_IDS="")
+    proc = _bot_once(discord, db_url, **env)
+    deadline = time.monotonic() + 60
+    while not any(r.method == "POST" for r in discord.requests) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the bot is now "waiting out" the 429
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
     (row,) = rows(engine)
-    assert row["status"] == "failed"
-    assert "wog notifications retry" in row["last_error"]
-    assert discord.all_messages() == []
+    assert row["status"] == "pending", row  # not in flight: nothing is on the wire
+    assert row["last_error"] == "rate limited"
+    assert row["attempts"] == 0  # a rate limit is not a failed attempt
+    # The next bot (no stale-claim recovery needed) posts it once, when it is due.
+    again = _bot_once(discord, db_url, **env)
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert len(discord.all_messages()) == 1
+    assert rows(engine)[0]["status"] == "sent"
 
 
 def test_errors_never_leak_the_webhook_token(discord: FakeDiscord, engine: sa.Engine) -> None:
@@ -377,3 +427,21 @@ def test_a_permanently_failed_message_alerts_the_admin_once(
     asyncio.run(run_once(settings))
     (alert,) = discord.channel_messages(999)
     assert "game 3413" in alert["content"] and "wog notifications retry" in alert["content"]
+
+
+def test_bot_once_exits_non_zero_after_a_permanent_failure_or_a_refused_token(
+    discord: FakeDiscord, engine: sa.Engine, db_url: str
+) -> None:
+    queue_game(engine, 3413, ["channel:111"])
+    discord.script("POST /channels/111/messages", Script(403))
+    proc = _bot_once(discord, db_url)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "failed: notification 1 (game 3413 → channel:111): 403" in err
+    # A revoked token: refused before anything is posted, even with nothing pending.
+    discord.script("GET /users/@me", Script(401, times=-1))
+    proc = _bot_once(discord, db_url)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.strip().splitlines()[-1].startswith("Error: Discord refused DISCORD_TOKEN (401")
+    assert BOT_TOKEN not in err

@@ -20,6 +20,9 @@ from wog_assets.cli.common import engine, settings
 def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
     """Run the Discord bot: deliver notifications, Twitch alerts, slash commands.
 
+    With --once it exits 1 when Discord refuses the token or a notification failed for good
+    (one line each), so cron notices.
+
     Gateway mode needs DISCORD_TOKEN and WOG_DISCORD_CHANNEL_IDS. With --webhook (or
     WOG_DISCORD_WEBHOOK_URL and no token) it posts through a webhook only. Every setting is in
     the README and .env.example.
@@ -48,8 +51,16 @@ def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
     from wog_bot import app
 
     if once:
-        handled = asyncio.run(app.run_once(bot_settings))
+        given_up: list[str] = []
+        try:
+            handled = asyncio.run(app.run_once(bot_settings, given_up))
+        except app.DeliveryRefused as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"handled {handled} notification(s)")
+        if given_up:  # cron sees it: exit 1, one line per notification given up
+            for line in given_up:
+                click.echo(f"failed: {line}", err=True)
+            raise SystemExit(1)
     elif bot_settings.discord_token and not webhook_url:
         app.run_gateway(bot_settings)
     elif bot_settings.webhook_url:
