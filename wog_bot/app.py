@@ -218,6 +218,10 @@ def build_gateway_bot(
 
     @bot.listen(hikari.StartedEvent)
     async def on_started(_: hikari.StartedEvent) -> None:
+        from wog_assets.message.chart import warm_up
+
+        # Charts for slash commands: pay matplotlib's first import now, not on a user's command.
+        state["tasks"].append(asyncio.create_task(asyncio.to_thread(warm_up), name="warm-up"))
         stop = state["stop"] = asyncio.Event()
         engine = state["engine"]
         # Notifications go through a REST client of their own that never waits with a row

@@ -365,31 +365,69 @@ async def register_commands(rest: hikari.api.RESTClient, settings: BotSettings) 
     log.info("registered %d slash commands", len(builders))
 
 
+DEFER_AFTER_S = 1.0  # an answer not ready by then is deferred ("thinking…"), then edited in
+
+
 async def respond(
     interaction: hikari.CommandInteraction, engine: Engine, catalogue: Catalogue | None = None
 ) -> None:
-    """Answer one slash command interaction (errors become an ephemeral apology)."""
+    """Answer one slash command interaction (errors become an ephemeral apology).
+
+    Discord drops an interaction not acknowledged within 3 s. The answer is built in a thread;
+    if it is not ready within :data:`DEFER_AFTER_S` (a chart on a cold process, a slow
+    database), the interaction is acknowledged as deferred and the answer edited in when ready.
+    """
     t = catalogue or Catalogue()
     options = {o.name: o.value for o in interaction.options or []}
+    building = asyncio.ensure_future(
+        asyncio.to_thread(build_reply, interaction.command_name, options, engine, t)
+    )
+    done, _ = await asyncio.wait({building}, timeout=DEFER_AFTER_S)
+    if building in done:
+        await _send_reply(interaction, _result(building, interaction, t), deferred=False)
+        return
+    await interaction.create_initial_response(hikari.ResponseType.DEFERRED_MESSAGE_CREATE)
+    await asyncio.wait({building})
+    await _send_reply(interaction, _result(building, interaction, t), deferred=True)
+
+
+def _result(
+    building: asyncio.Future, interaction: hikari.CommandInteraction, t: Catalogue
+) -> Reply:
     try:
-        reply = await asyncio.to_thread(build_reply, interaction.command_name, options, engine, t)
+        return building.result()
     except Exception:
         log.exception("/%s failed", interaction.command_name)
-        reply = Reply(content=t("cmd_failed"), ephemeral=True)
-    flags = hikari.MessageFlag.EPHEMERAL if reply.ephemeral else hikari.MessageFlag.NONE
+        return Reply(content=t("cmd_failed"), ephemeral=True)
+
+
+async def _send_reply(
+    interaction: hikari.CommandInteraction, reply: Reply, *, deferred: bool
+) -> None:
     in_embed = any(e.image and isinstance(e.image.resource, hikari.Bytes) for e in reply.embeds)
-    await interaction.create_initial_response(
-        hikari.ResponseType.MESSAGE_CREATE,
-        reply.content or hikari.UNDEFINED,
-        embeds=reply.embeds or hikari.UNDEFINED,
-        attachment=hikari.Bytes(reply.attachment, CHART_FILENAME)
+    attachment = (
+        hikari.Bytes(reply.attachment, CHART_FILENAME)
         if reply.attachment and not in_embed
-        else hikari.UNDEFINED,
-        flags=flags,
-        mentions_everyone=False,
-        user_mentions=False,
-        role_mentions=False,
+        else hikari.UNDEFINED
     )
+    body: dict = {
+        "embeds": reply.embeds or hikari.UNDEFINED,
+        "attachment": attachment,
+        "mentions_everyone": False,
+        "user_mentions": False,
+        "role_mentions": False,
+    }
+    content = reply.content or hikari.UNDEFINED
+    if not deferred:
+        flags = hikari.MessageFlag.EPHEMERAL if reply.ephemeral else hikari.MessageFlag.NONE
+        await interaction.create_initial_response(
+            hikari.ResponseType.MESSAGE_CREATE, content, flags=flags, **body
+        )
+    elif reply.ephemeral:  # a deferred answer is public: an apology goes in a private follow-up
+        await interaction.delete_initial_response()
+        await interaction.execute(content, flags=hikari.MessageFlag.EPHEMERAL, **body)
+    else:
+        await interaction.edit_initial_response(content, **body)
 
 
 AUTOCOMPLETE_CHOICES = 25  # Discord's limit

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -81,11 +82,13 @@ def test_the_bot_answers_slash_commands_through_the_gateway(
             first = discord.interact("replay", {"id": 3413})
             assert discord.wait_for(lambda: first in discord.interaction_responses, 20), log()
             answer = discord.interaction_responses[first]
-            assert answer["type"] == 4  # a message in reply
+            assert answer["type"] == 4  # a message in reply (at once, or deferred then edited in)
+            assert first not in discord.expired_interactions
             embeds = answer["data"]["embeds"]
             assert game.replay.game.mission_name in json.dumps(embeds, ensure_ascii=False)
             assert embeds[0]["image"]["url"] == "attachment://battle.png"
-            callback = next(r for r in discord.requests if r.path.endswith("/callback"))
+            callback = next(r for r in discord.requests if "battle.png" in r.files)
+            assert callback.path.endswith(("/callback", "/messages/@original"))
             assert callback.files["battle.png"][:4] == b"\x89PNG"  # the chart, uploaded with it
 
             # Autocomplete while typing a nickname: current and past names, the id as value.
@@ -132,3 +135,43 @@ def test_the_bot_answers_slash_commands_through_the_gateway(
                 proc.communicate()
     assert proc.returncode == 0, output
     assert BOT_TOKEN not in output
+
+
+def test_a_slow_answer_is_deferred_within_discords_3_seconds_then_edited_in(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    """A cold bot, and a database that keeps the games table locked for 5 s: the answer cannot
+    be ready in 3 s, so the interaction is acknowledged as deferred, then the answer arrives."""
+    game = generate_game(3413, seed=5)
+    write_replay(engine, game.replay, "https://stats.example/games/3413/")
+    with FakeDiscord() as discord:
+        env = {**os.environ, "DISCORD_TOKEN": BOT_TOKEN, "WOG_DISCORD_API_URL": discord.api_url,
+               "WOG_DISCORD_CHANNEL_IDS": "111", "WOG_DATABASE_URL": db_url,
+               "WOG_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wog_assets.cli", "bot"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            assert discord.wait_for(lambda: discord.commands, 60), "commands not registered"
+            with engine.connect() as conn:
+                conn.execute(sa.text("BEGIN"))
+                conn.execute(sa.text("LOCK TABLE games IN ACCESS EXCLUSIVE MODE"))
+                asked = discord.interact("replay", {"id": 3413})
+                assert discord.wait_for(lambda: asked in discord.deferred_interactions, 5)
+                time.sleep(5 - discord.deferred_interactions[asked])  # the lock holds on
+                conn.execute(sa.text("ROLLBACK"))
+            assert discord.wait_for(lambda: asked in discord.interaction_responses, 20)
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert discord.deferred_interactions[asked] < discord.interaction_deadline_s
+    assert asked not in discord.expired_interactions
+    embeds = discord.interaction_responses[asked]["data"]["embeds"]
+    assert game.replay.game.mission_name in json.dumps(embeds, ensure_ascii=False)
+    (posted,) = discord.channel_messages(1)  # the edited answer, in the channel it was asked
+    assert posted["embeds"][0]["image"]["url"] == "attachment://battle.png"
+    assert proc.returncode == 0, output

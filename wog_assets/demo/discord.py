@@ -79,7 +79,13 @@ class FakeDiscord:
         self.everyone_permissions = VIEW_SEND_EMBED_ATTACH
         self.commands: list[dict] = []
         self.files: dict[str, tuple[str, bytes]] = {}  # attachment id -> (name, bytes)
-        self.interaction_responses: dict[str, dict] = {}  # interaction id -> callback body
+        self.interaction_responses: dict[str, dict] = {}  # interaction id -> final answer
+        # Discord forgets an interaction not acknowledged within 3 s ("The application did not
+        # respond"): a later callback gets 404 Unknown interaction, and the id lands here.
+        self.interaction_deadline_s = 3.0
+        self.expired_interactions: set[str] = set()
+        self.deferred_interactions: dict[str, float] = {}  # id -> seconds until acknowledged
+        self._interaction_sent: dict[str, float] = {}
         self._interaction_channels: dict[str, int] = {}
         self.gateway_events: list[tuple[str, int | str | None]] = []  # ("IDENTIFY", …)
         self._sockets: list[_Session] = []
@@ -158,6 +164,7 @@ class FakeDiscord:
         }
         with self._lock:
             self._interaction_channels[interaction_id] = channel_id
+            self._interaction_sent[interaction_id] = time.monotonic()
         self._broadcast("INTERACTION_CREATE", payload)
         return interaction_id
 
@@ -292,7 +299,17 @@ class FakeDiscord:
             data = answer.get("data") or {}
             ephemeral = bool(int(data.get("flags") or 0) & 64)
             with self._lock:
-                self.interaction_responses[parts[1]] = answer
+                sent = self._interaction_sent.get(parts[1], time.monotonic())
+                waited = time.monotonic() - sent
+                if waited > self.interaction_deadline_s:
+                    self.expired_interactions.add(parts[1])
+                    return web.json_response(
+                        {"message": "Unknown interaction", "code": 10062}, status=404
+                    )
+                if answer.get("type") == 5:  # deferred: "thinking…" until the edit arrives
+                    self.deferred_interactions[parts[1]] = waited
+                else:
+                    self.interaction_responses[parts[1]] = answer
                 channel = self._interaction_channels.get(parts[1])
             message_id = None
             if channel is not None and not ephemeral and answer.get("type") == 4:
@@ -337,9 +354,28 @@ class FakeDiscord:
                                        "permissions": str(self.everyone_permissions)}])  # fmt: skip
         if request.method == "GET" and parts[:1] == ["guilds"] and parts[2:3] == ["members"]:
             return web.json_response({"user": BOT_USER, "roles": []})
+        if parts[:1] == ["webhooks"] and parts[3:] == ["messages", "@original"]:
+            # The answer to a deferred interaction (its token is ``token-<interaction id>``).
+            interaction = parts[2].removeprefix("token-")
+            if request.method == "DELETE":
+                return web.Response(status=204)
+            data = body or {}
+            with self._lock:
+                self.interaction_responses[interaction] = {"type": 4, "data": data}
+                channel = self._interaction_channels.get(interaction)
+            ephemeral = bool(int(data.get("flags") or 0) & 64)
+            if channel is not None and not ephemeral:
+                return web.json_response(self._create(channel, data, files))
+            return web.json_response({"id": str(next(self._ids)), "channel_id": "1", **data})
         if parts[:1] == ["webhooks"] and len(parts) == 3 and request.method == "GET":
             return web.json_response({"id": parts[1], "type": 1, "name": "WOG", "channel_id": "1"})
         if parts[:1] == ["webhooks"] and len(parts) == 3 and request.method == "POST":
+            if parts[2].startswith("token-"):  # a follow-up to an interaction (ephemeral here)
+                with self._lock:
+                    self.interaction_responses[parts[2].removeprefix("token-")] = {
+                        "type": 4, "data": body or {}
+                    }  # fmt: skip
+                return web.json_response({"id": str(next(self._ids)), "channel_id": "1"})
             message = self._create(int(parts[1]), body or {}, files, webhook=True)
             if script and script.hold_s:
                 await asyncio.sleep(script.hold_s)

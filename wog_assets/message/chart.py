@@ -13,6 +13,19 @@ CHART_FILENAME = "battle.png"
 WIDTH_PX, HEIGHT_PX, DPI = 800, 400, 100  # Discord previews embed images ~400 px wide
 
 
+def warm_up() -> None:
+    """Import matplotlib and draw one tiny figure (fonts, the Agg backend), so the first chart
+    a slash command asks for does not pay for it; the bot calls it when it starts."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1), dpi=DPI)
+    fig.add_subplot().plot([0, 1], [0, 1])
+    fig.savefig(io.BytesIO(), format="png")
+
+
 def render_chart(replay: Replay, catalogue: Catalogue | None = None) -> bytes:
     """PNG bytes of the chart (a step line per side, in the side's colour)."""
     import matplotlib
