@@ -29,9 +29,11 @@ from typing import Protocol
 
 import aiohttp
 import hikari
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wog_assets.message.build import embeds_from_payload
+from wog_core.logs import RepeatedWarning
 from wog_core.settings import BotSettings, Webhook, redact
 from wog_core.settings import current as current_settings
 from wog_warehouse import queue
@@ -350,12 +352,14 @@ class Dispatcher:
         from dbschema.connection import libpq_url
 
         await self.recover_stale()
+        lost = RepeatedWarning(log, "the notification listener lost the database; reconnecting")
         while not stop.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(
                     libpq_url(database_url), autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {queue.NOTIFY_CHANNEL}")
+                    lost.recovered()
                     log.info("listening for notifications on %s", ", ".join(self.sender.targets))
                     while not stop.is_set():
                         heartbeat()
@@ -368,8 +372,8 @@ class Dispatcher:
                             wait = min(wait, max(due, 0.05))
                         await _wait_for_notify(conn, stop, wait)
                         await self.recover_stale()
-            except (psycopg.OperationalError, OSError) as exc:
-                log.warning("notification listener lost its connection (%s); reconnecting", exc)
+            except (psycopg.OperationalError, OSError, sa.exc.OperationalError) as exc:
+                lost.failed(exc)
                 await _sleep_or_stop(stop, 2.0)
 
 

@@ -80,3 +80,42 @@ def _redact_record(record: logging.LogRecord) -> None:
         record.exc_text = redact_text(_formatter.formatException(record.exc_info))
     if record.stack_info:
         record.stack_info = redact_text(record.stack_info)
+
+
+class RepeatedWarning:
+    """One warning for a condition that repeats (a database down, an API failing): the first
+    occurrence is logged in one line, later ones only as a count every ``summary_s`` seconds,
+    and the recovery once — instead of the same lines every few seconds."""
+
+    def __init__(self, logger: logging.Logger, what: str, summary_s: float = 60.0):
+        self.logger, self.what, self.summary_s = logger, what, summary_s
+        self._since: float | None = None
+        self._last_summary = 0.0
+        self._count = 0
+
+    def failed(self, error: object) -> None:
+        import time
+
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        now = time.monotonic()
+        if self._since is None:
+            self._since = self._last_summary = now
+            self._count = 0
+            self.logger.warning("%s: %s", self.what, reason)
+            return
+        self._count += 1
+        if now - self._last_summary >= self.summary_s:
+            self.logger.warning(
+                "%s: still failing (%d more time(s) in %.0f s; last: %s)",
+                self.what, self._count, now - self._last_summary, reason,
+            )  # fmt: skip
+            self._last_summary, self._count = now, 0
+
+    def recovered(self) -> None:
+        import time
+
+        if self._since is not None:
+            self.logger.warning(
+                "%s: recovered after %.0f s", self.what, time.monotonic() - self._since
+            )
+            self._since = None

@@ -623,6 +623,38 @@ def top(
     ]
 
 
+def why_empty(
+    engine: Engine, *, metric: str, period: str | None, source: str, min_games: int
+) -> str:
+    """Why :func:`top` found nobody, in one line: no games, nobody ranked yet, or not refreshed."""
+    where, params = "source = :source", {"source": source}
+    if period:
+        start, end = period_bounds(period)
+        where += " AND played_on >= :start AND played_on < :end"
+        params |= {"start": start, "end": end}
+    with engine.connect() as conn:
+        games = conn.scalar(
+            sa.text(f"SELECT count(DISTINCT replay_id) FROM player_game_stats WHERE {where}"),
+            params,
+        )
+        careers = conn.scalar(
+            sa.text("SELECT count(*) FROM player_careers WHERE source = :source"), params
+        )
+    span = f"in {period}" if period else "yet"
+    if not games:
+        return f"no {source} games {span} in the statistics (load some with 'wog backfill')"
+    if not careers:
+        return f"{games} {source} game(s) {span}, but the statistics are not refreshed: run 'wog stats refresh'"
+    if metric in ("longest_kill", "commanders"):
+        return (
+            f"nobody {'killed at a distance' if metric == 'longest_kill' else 'commanded'} {span}"
+        )
+    return (
+        f"nobody has played {min_games} games {span} (WOG_STATS_MIN_GAMES={min_games}); "
+        f"{games} game(s) counted"
+    )
+
+
 @dataclass(frozen=True)
 class Nomination:
     award: str

@@ -199,6 +199,10 @@ def test_fit_lines_cuts_with_a_more_line() -> None:
         ("two\nlines", "two lines"),
         ("АК-74М", "АК-74М"),
         ("Ёжик 🦔", "Ёжик 🦔"),
+        # A right-to-left override cannot reorder the rest of the field: dropped, isolated.
+        ("evil\u202enoisrevbus", "\u2068evilnoisrevbus\u2069"),
+        ("\u2067unclosed isolate", "\u2068unclosed isolate\u2069"),
+        ("שלום", "\u2068שלום\u2069"),  # real right-to-left letters keep their direction
     ],
 )
 def test_escaping(raw: str, shown: str) -> None:

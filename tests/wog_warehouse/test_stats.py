@@ -187,6 +187,29 @@ def test_cli_answers_in_the_documented_json(history: sa.Engine) -> None:
     assert find_player(history, "CHARLIE") == 3
 
 
+def test_an_empty_table_says_why(history: sa.Engine) -> None:
+    from wog_assets.cli import main
+
+    def top(*args: str) -> tuple[str, str]:
+        result = CliRunner().invoke(main, ["stats", "top", *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout, result.stderr
+
+    assert top("--period", "2030-01") == (
+        "",
+        "no players to rank: no wog games in 2030-01 in the statistics "
+        "(load some with 'wog backfill')\n",
+    )
+    out, err = top("--source", "nowhere", "--json")
+    assert json.loads(out) == []  # --json still prints the (empty) list
+    assert err.startswith("no players to rank: no nowhere games yet")
+    from wog_warehouse.stats import why_empty
+
+    assert why_empty(history, metric="score", period="2026-W10", source="wog", min_games=50) == (
+        "nobody has played 50 games in 2026-W10 (WOG_STATS_MIN_GAMES=50); 2 game(s) counted"
+    )
+
+
 def test_nominations_match_the_hand_computed_winners(history: sa.Engine) -> None:
     def won(period: str) -> dict[str, tuple]:
         return {n.award: (n.player_id, round(n.value, 4), n.replay_id)

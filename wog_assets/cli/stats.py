@@ -8,6 +8,7 @@ import sys
 import click
 
 from wog_assets.cli.common import engine, settings
+from wog_core.text import isolate_bidi
 from wog_warehouse.stats import BOARDS
 
 
@@ -83,6 +84,7 @@ def player_cmd(name_or_id: str, as_json: bool) -> None:
         return
     for key, value in record.items():
         shown = f"{value:.3f}" if isinstance(value, float) else value
+        shown = isolate_bidi(shown) if isinstance(shown, str) else shown
         click.echo(f"{key:>17}: {shown}")
 
 
@@ -112,6 +114,14 @@ def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--period") from None
     rows = top(engine(), metric=metric, period=period, source=source)
+    if not rows:  # an empty table says why (on stderr; --json still prints [])
+        from wog_warehouse.stats import why_empty
+
+        reason = why_empty(
+            engine(), metric=metric, period=period, source=source,
+            min_games=settings().pipeline.stats_min_games,
+        )  # fmt: skip
+        click.echo(f"no players to rank: {reason}", err=True)
     if as_json:
         fields = ("rank", "player_id", "nickname", "value")
         click.echo(
@@ -119,7 +129,7 @@ def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None
         )
         return
     for r in rows:
-        click.echo(f"{r.rank:>4}. {r.nickname} ({r.player_id}) — {r.value:g}")
+        click.echo(f"{r.rank:>4}. {isolate_bidi(r.nickname)} ({r.player_id}) — {r.value:g}")
 
 
 @stats_group.command("nominations")
@@ -146,7 +156,7 @@ def nominations_cmd(period: str, source: str, as_json: bool) -> None:
         click.echo(f"no nominations for {period} (no games, or not refreshed yet)")
     for n in found:
         game = f" in game {n.replay_id}" if n.replay_id is not None else ""
-        click.echo(f"{n.award:>15}: {n.nickname} ({n.player_id}) — {n.value:g}{game}")
+        click.echo(f"{n.award:>15}: {isolate_bidi(n.nickname)} ({n.player_id}) — {n.value:g}{game}")
 
 
 @stats_group.command("rivals")
@@ -165,7 +175,11 @@ def rivals_cmd(name_or_id: str, as_json: bool) -> None:
         return
     for label, key in (("nemesis", "nemesis"), ("favourite victim", "favourite_victim")):
         who = found[key]
-        text = f"{who['nickname']} ({who['player_id']}), {who['kills']} kills" if who else "nobody"
+        text = (
+            f"{isolate_bidi(who['nickname'])} ({who['player_id']}), {who['kills']} kills"
+            if who
+            else "nobody"
+        )
         click.echo(f"{label:>16}: {text}")
 
 
