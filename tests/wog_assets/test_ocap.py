@@ -10,6 +10,7 @@ import datetime as dt
 import gzip
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,11 +50,27 @@ def test_all_ninety_recordings_are_listed() -> None:
     )
 
 
+def _controlled_at(doc: dict) -> Callable[[int, int], bool]:
+    """Whether a unit was a person's at a frame, read plainly: the person who took it last
+    (a ``connected`` event, or the unit created as theirs) had not taken another unit since."""
+    takings = [(e["startFrameNum"], e["name"], e["id"]) for e in doc["entities"]
+               if e["type"] == "unit" and e["isPlayer"] and e["name"]]  # fmt: skip
+    takings += [(ev[0], ev[2], ev[3]) for ev in doc["events"] if ev[1] == "connected"]
+
+    def controlled(unit: int, frame: int) -> bool:
+        mine = [(f, who) for f, who, u in takings if u == unit and f <= frame]
+        if not mine:
+            return False
+        since, who = max(mine, key=lambda t: t[0])
+        return not any(w == who and u != unit and since < f <= frame for f, w, u in takings)
+
+    return controlled
+
+
 def _independent_counts(doc: dict) -> dict:
     """Deaths, kills and teamkills per side, read the simple way from the events."""
     ents = {e["id"]: e for e in doc["entities"]}
-    controlled = {e["id"] for e in doc["entities"] if e["type"] == "unit" and e["isPlayer"]}
-    controlled |= {ev[3] for ev in doc["events"] if ev[1] == "connected"}
+    controlled_at = _controlled_at(doc)
     deaths: Counter[str] = Counter()
     kills: Counter[str] = Counter()
     vehicle_kills = 0
@@ -64,14 +81,14 @@ def _independent_counts(doc: dict) -> dict:
         if victim["type"] == "vehicle":
             vehicle_kills += 1
             continue
-        if ev[2] not in controlled:
+        if not controlled_at(ev[2], ev[0]):
             continue
         deaths[victim["side"]] += 1
         killer = ents.get(ev[3][0]) if isinstance(ev[3][0], int) else None
         if (
             killer is not None
             and killer["type"] == "unit"
-            and killer["id"] in controlled
+            and controlled_at(killer["id"], ev[0])
             and killer["id"] != victim["id"]
             and killer["side"] != victim["side"]
         ):
@@ -299,3 +316,36 @@ def test_cli_parse_and_summary_read_a_recording(tmp_path: Path) -> None:
     failed = CliRunner().invoke(main, ["parse", "--ocap", str(bad)])
     assert failed.exit_code == 2
     assert failed.stderr.strip().count("\n") == 0 and str(bad) in failed.stderr
+
+
+def _player(replay, nickname: str):  # type: ignore[no-untyped-def]
+    return next(p for p in replay.players if p.nickname == nickname)
+
+
+def test_a_player_who_takes_another_unit_stops_holding_his_old_one() -> None:
+    # sg.zone 1781026400: [RL]Ober moves from unit 1 to unit 4 at frame 2; both die at frame 30.
+    replay = _decode("bytes/1781026400.ocap.gz").replay
+    ober = _player(replay, "[RL]Ober")
+    assert [f.time_s for f in replay.frags if f.victim_id == ober.player_id] == [150]  # one death
+    # 1779473282: [FREAK]Borw sits in unit 268 from frame 19; unit 108, created under his
+    # name, dies at frame 223 — not his death, nor [520th]Lidocaine's teamkill of him.
+    replay = _decode("bytes/1779473282.ocap.gz").replay
+    borw, lido = _player(replay, "[FREAK]Borw"), _player(replay, "[520th]Lidocaine")
+    assert not [f for f in replay.frags if f.victim_id == borw.player_id and f.time_s == 223 * 5]
+    assert not [f for f in replay.frags if f.killer_id == lido.player_id and f.teamkill]
+
+
+def test_kills_before_a_swap_stay_with_whoever_held_the_unit_then() -> None:
+    # 1779559572: [SHK]Fant1k and [SHK]chel swap units at frames 49/143; each keeps his kills.
+    replay = _decode("bytes/1779559572.ocap.gz").replay
+    fant1k, chel = _player(replay, "[SHK]Fant1k"), _player(replay, "[SHK]chel")
+
+    def kills(who) -> list[int]:  # type: ignore[no-untyped-def]
+        return [f.time_s // 5 for f in replay.frags if f.killer_id == who.player_id]
+
+    def deaths(who) -> list[int]:  # type: ignore[no-untyped-def]
+        return [f.time_s // 5 for f in replay.frags if f.victim_id == who.player_id]
+
+    assert 614 in kills(fant1k)  # by unit 137, chel's first, which Fant1k took at frame 49
+    assert {636, 637, 957} <= set(kills(chel))  # by unit 141, Fant1k's first, chel's from 143
+    assert 624 in deaths(fant1k) and 962 in deaths(chel)

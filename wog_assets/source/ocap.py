@@ -12,7 +12,9 @@ What the rules are (README, "OCAP2 recordings"):
 
 - A **player** is a person, not a unit. A unit belongs to whoever the latest ``connected``
   event for it names, from that frame on; a unit created as a player's (``isPlayer``) belongs
-  to its ``name`` until then. Units nobody controls are AI. One person may own several units
+  to its ``name`` from its first frame. A person holds one unit at a time: taking another (by
+  ``connected``, or a new unit created as theirs) releases the one they held, which is AI
+  from that frame on — its later death or kills are nobody's. Units nobody controls are AI. One person may own several units
   (a slot taken over, a reconnect into a new unit): they are one player, whose ``player_id`` is
   the id of the first unit they owned, on that unit's side, slot (``description``) and squad
   (``group``). Someone whose first unit was already another player's first (they took it over)
@@ -286,11 +288,18 @@ class _Decoder:
         return int(frame)
 
     # -- who owns which unit when ----------------------------------------------------------
-    def _ownership(self) -> dict[int, list[tuple[int, str]]]:
-        owners: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    def _ownership(self) -> dict[int, list[tuple[int, str | None]]]:
+        """Each unit's owners over time: (from frame, person or None for AI), in order.
+
+        Takings (a ``connected`` event, a unit created as a player's) are replayed in frame
+        order; a person taking a unit releases the one they held (the hand-over rule), unless
+        someone else has taken that one meanwhile — so in a swap each unit keeps its new owner,
+        whichever of the two takings came first.
+        """
+        takings: list[tuple[int, int, str, int]] = []  # (frame, order, person, unit)
         for ent in self.rec.entities:
             if ent.type == "unit" and ent.isPlayer and ent.name:
-                owners[ent.id].append((ent.startFrameNum, ent.name))
+                takings.append((ent.startFrameNum, len(takings), ent.name, ent.id))
         for i, event in enumerate(self.rec.events):
             if len(event) >= 4 and event[1] == "connected":
                 frame = self._frame(i, event)
@@ -299,13 +308,32 @@ class _Decoder:
                     continue
                 ent = self.entities.get(unit) if isinstance(unit, int) else None
                 if ent is not None and ent.type == "unit":
-                    owners[unit].append((frame, name))
-        for timeline in owners.values():
-            timeline.sort(key=lambda item: item[0])
-        return owners
+                    takings.append((frame, len(takings), name, unit))
+        takings.sort()
+        owners: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
+        holder: dict[int, str | None] = {}  # unit -> who holds it now
+        # person -> (the frame they last took units at, those units). Units taken at one frame
+        # (two created as theirs at the start) do not release each other: which one they are
+        # in is not known, so both stay theirs until they take another one later.
+        held: dict[str, tuple[int, set[int]]] = {}
+        for frame, _, name, unit in takings:
+            since, units = held.get(name, (frame, set()))
+            if since < frame:
+                for previous in units - {unit}:
+                    if holder.get(previous) == name:
+                        owners[previous].append((frame, None))  # released: AI from now on
+                        holder[previous] = None
+                units = set()
+            taken_from = holder.get(unit)
+            if taken_from is not None and taken_from != name and taken_from in held:
+                held[taken_from][1].discard(unit)
+            owners[unit].append((frame, name))
+            holder[unit] = name
+            held[name] = (frame, units | {unit})
+        return owners  # each timeline in the order its takings and releases happened
 
     @staticmethod
-    def _owner(timeline: list[tuple[int, str]] | None, frame: int) -> str | None:
+    def _owner(timeline: list[tuple[int, str | None]] | None, frame: int) -> str | None:
         if not timeline:
             return None
         owner = None
@@ -323,7 +351,8 @@ class _Decoder:
         owned: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for unit, timeline in owners.items():
             for start, name in timeline:
-                owned[name].append((start, unit))
+                if name is not None:
+                    owned[name].append((start, unit))
         for units in owned.values():
             units.sort()
         players: list[Player] = []
@@ -404,7 +433,7 @@ class _Decoder:
         return OcapRecording(replay, vehicle_kills, rec.missionAuthor, self.repairs)
 
     def _killer(
-        self, index: int, info: Any, frame: int, owners: dict[int, list[tuple[int, str]]]
+        self, index: int, info: Any, frame: int, owners: dict[int, list[tuple[int, str | None]]]
     ) -> tuple[_Entity | None, str | None, str | None, str | None]:
         """The killer entity, the owning player's name, the weapon and the killer's vehicle."""
         if not isinstance(info, list) or not info:
@@ -432,7 +461,7 @@ class _Decoder:
         return killer, self._owner(owners.get(killer.id), frame), weapon, vehicle
 
     def _deaths(
-        self, owners: dict[int, list[tuple[int, str]]], id_of: dict[str, int]
+        self, owners: dict[int, list[tuple[int, str | None]]], id_of: dict[str, int]
     ) -> tuple[list[Frag], list[VehicleKill]]:
         delay = self.rec.captureDelay
         deaths: list[tuple[int, int, dict]] = []
