@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -293,6 +294,59 @@ def latest_replay_id(engine: Engine) -> int | None:
             .order_by(t.games.c.ended_at.desc(), t.games.c.replay_id.desc())
             .limit(1)
         ).scalar()
+
+
+class KillerRow(NamedTuple):
+    rank: int
+    nickname: str
+    kills: int
+    player_id: int
+
+
+_TOP_KILLERS = sa.text(
+    """
+    WITH recent AS (
+        SELECT replay_id FROM games WHERE source = :source ORDER BY replay_id DESC LIMIT :games
+    )
+    SELECT dense_rank() OVER (ORDER BY count(*) DESC) AS rank, f.killer_id,
+           coalesce(d.nickname, '#' || f.killer_id) AS nickname, count(*) AS kills,
+           (SELECT count(*) FROM recent) AS counted
+    FROM frags f
+    LEFT JOIN player_directory d ON d.player_id = f.killer_id
+    WHERE f.replay_id IN (SELECT replay_id FROM recent)
+      AND f.killer_id IS NOT NULL AND NOT f.is_teamkill AND f.killer_id <> f.victim_id
+    GROUP BY f.killer_id, d.nickname
+    ORDER BY kills DESC, lower(coalesce(d.nickname, '')), f.killer_id
+    LIMIT :rows
+    """
+)
+
+
+def top_killers(
+    engine: Engine, games: int, *, source: str = "wog", rows: int = 10
+) -> tuple[int, list[KillerRow]]:
+    """(games counted, the top killers dense-ranked) over ``source``'s last ``games`` games.
+
+    Per source: ids of different sources do not interleave in time (OCAP games are numbered
+    from 10^12 up), so "the last games" across sources would be one source's alone.
+    """
+    params = {"games": games, "rows": rows, "source": source}
+    with engine.connect() as conn:
+        found = conn.execute(_TOP_KILLERS, params).all()
+        counted = (
+            found[0].counted
+            if found
+            else conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM (SELECT 1 FROM games WHERE source = :source "
+                    "ORDER BY replay_id DESC LIMIT :games) x"
+                ),
+                params,
+            ).scalar_one()
+        )
+    return int(counted), [
+        KillerRow(int(r.rank), r.nickname, int(r.kills), int(r.killer_id)) for r in found
+    ]
 
 
 def directory_size(engine: Engine) -> int:

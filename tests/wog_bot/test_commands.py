@@ -62,6 +62,30 @@ def test_top_counts_kills_over_the_last_n_games(engine: sa.Engine) -> None:
     assert build_reply("top", {"games": 0}, engine, RU).ephemeral
 
 
+def test_top_counts_the_wog_sites_last_games_not_an_ocap_sources(engine: sa.Engine) -> None:
+    import msgspec
+
+    from wog_warehouse.sources import register_source, replay_id_for
+
+    _load(engine, 3400, 3401)
+    register_source(engine, "sg", "ocap-web", "https://sg.example")
+    with engine.begin() as conn:
+        ocap_id = replay_id_for(conn, "sg", "777")  # from 10^12 up: above every WOG id
+    ocap = generate_game(ocap_id, seed=9)
+    ocap = msgspec.structs.replace(
+        ocap.replay,
+        players=[msgspec.structs.replace(p, player_id=p.player_id + ocap_id) for p in ocap.replay.players],
+        frags=[msgspec.structs.replace(f, victim_id=f.victim_id + ocap_id,
+                                       killer_id=f.killer_id and f.killer_id + ocap_id)
+               for f in ocap.replay.frags],
+    )  # fmt: skip
+    write_replay(engine, ocap, "https://sg.example/1", source="sg")
+    counted, ranked = top_killers(engine, 1)
+    wog_killers = {f.killer_id for f in generate_game(3401, seed=8).replay.frags}
+    assert counted == 1 and {row.player_id for row in ranked} <= wog_killers
+    assert top_killers(engine, 1, source="sg")[1][0].player_id > ocap_id
+
+
 def test_ping() -> None:
     assert build_reply("ping", {}, None, RU).content == "🏓 pong"  # type: ignore[arg-type]
 
