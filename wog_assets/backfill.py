@@ -22,15 +22,21 @@ from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.problems import Problems, recorded_in_run
 from wog_assets.defs.selection import replay_assets
 from wog_assets.recovery import heal_dead_runs, process_tags, wait_for_pool
+from wog_core.logs import VERBOSE
 from wog_warehouse.replays import loaded_ids
 
 BACKFILL_TAG = "wog/backfill"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 DEFAULT_WAIT_TIMEOUT_S = 600.0  # how long a backfill waits for the site pool before giving up
-# Runs still record every event in the instance (the UI shows them, tracebacks included); the
-# terminal gets the backfill's own report instead: one line per rejected game and failed run.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def quiet() -> dict:
+    """Run config for in-process runs: runs still record every event in the instance (the UI
+    shows them, tracebacks included); the terminal gets the command's own report instead —
+    one line per rejected game and failed run — unless the command runs as ``wog -v``."""
+    level = "DEBUG" if VERBOSE.get() else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 @dataclass
@@ -119,7 +125,7 @@ def run_backfill(
                 tags=tags,
                 asset_selection=selection,
                 raise_on_error=False,
-                run_config=QUIET,
+                run_config=quiet(),
             )
         else:
             tags.update({RANGE_START: keys_batch[0], RANGE_END: keys_batch[-1]})
@@ -128,7 +134,7 @@ def run_backfill(
                 tags=tags,
                 asset_selection=selection,
                 raise_on_error=False,
-                run_config=QUIET,
+                run_config=quiet(),
             )
         report.runs.append(result.run_id)
         report.problems.merge(recorded_in_run(instance, result.run_id))
@@ -166,7 +172,7 @@ def refresh_stats(
         engine.dispose()
     for job, extra, what in runs:
         result = job.execute_in_process(
-            instance=instance, tags={**tags, **extra}, raise_on_error=False, run_config=QUIET
+            instance=instance, tags={**tags, **extra}, raise_on_error=False, run_config=quiet()
         )
         report.runs.append(result.run_id)
         report.stats_runs += 1
@@ -186,7 +192,7 @@ def announce_digest(defs: dg.Definitions, instance: dg.DagsterInstance, period: 
         partition_key=key,
         tags={TRIGGER_TAG: "announce", **process_tags()},
         raise_on_error=False,
-        run_config=QUIET,
+        run_config=quiet(),
     )
     if not result.success:
         raise AnnounceFailed(f"digest {period} could not be announced: {failure_text(result)}")
@@ -279,7 +285,7 @@ def announce(
         asset_selection=selection,
         tags={TRIGGER_TAG: "announce", REPLAY_TAG: str(replay_id), **process_tags()},
         raise_on_error=False,
-        run_config=QUIET,
+        run_config=quiet(),
     )
     if not result.success:
         raise AnnounceFailed(f"replay {replay_id} could not be announced: {failure_text(result)}")
@@ -315,7 +321,7 @@ def _announce_source_game(
         asset_selection=[dg.AssetKey([source, "notifications"])],
         tags={TRIGGER_TAG: "announce", REPLAY_TAG: f"{source}/{key}", **process_tags()},
         raise_on_error=False,
-        run_config=QUIET,
+        run_config=quiet(),
     )
     if not result.success:
         raise AnnounceFailed(f"replay {replay_id} could not be announced: {failure_text(result)}")
@@ -360,7 +366,7 @@ def run_source_backfill(
             tags.update({RANGE_START: keys_batch[0], RANGE_END: keys_batch[-1]})
             run = {}
         result = job.execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False, run_config=QUIET, **run
+            instance=instance, tags=tags, raise_on_error=False, run_config=quiet(), **run
         )
         report.runs.append(result.run_id)
         report.problems.merge(recorded_in_run(instance, result.run_id))

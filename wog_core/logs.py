@@ -14,6 +14,7 @@ level, including the text of logged exceptions. A record's message is redacted o
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import threading
@@ -119,3 +120,8 @@ class RepeatedWarning:
                 "%s: recovered after %.0f s", self.what, time.monotonic() - self._since
             )
             self._since = None
+
+
+# `wog -v …`: the whole command is verbose (tracebacks, and runs executed in process log their
+# events, tracebacks included, to the terminal as well as to the Dagster instance).
+VERBOSE: contextvars.ContextVar[bool] = contextvars.ContextVar("wog_verbose", default=False)

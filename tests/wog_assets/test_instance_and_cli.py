@@ -211,6 +211,12 @@ def test_wog_backfill_names_a_held_game_and_loads_every_other_one_fully(
         "Every game has players: a message about a game without any is meaningless."
     ], output
     assert "Traceback" not in output and "Stack Trace" not in output
+    with FakeSite() as site:  # `wog -v`: the runs' own logs, the failure's trace included
+        site.publish(*games)
+        env["WOG_BASE_URL"] = site.url
+        verbose = run_wog("-v", "backfill", "--from", "5005", "--to", "5005", env=env)
+    assert "STEP_FAILURE" in verbose.stdout + verbose.stderr
+    assert "Stack Trace" in verbose.stdout + verbose.stderr
     good = [i for i in range(5000, 5010) if i != 5005]
     with engine.connect() as conn:
         stats = conn.scalars(sa.text("SELECT DISTINCT replay_id FROM player_game_stats")).all()

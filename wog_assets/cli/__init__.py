@@ -30,6 +30,9 @@ class _Wog(click.Group):
             install_log_redaction(current().secrets)
         except SettingsError:
             install_log_redaction()  # the command reports the bad setting itself
+        from wog_core.logs import VERBOSE
+
+        VERBOSE.set(bool(ctx.params.get("verbose")))
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
