@@ -45,9 +45,19 @@ def _process_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def _host() -> str:
+    """This machine *and* process namespace: containers sharing the host's network (and so
+    its host name) each have their own pid namespace, where a pid means another process."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/pidns:{namespace}"
+
+
 def process_tags() -> dict[str, str]:
     """Tags naming this process, for every run it executes in-process."""
-    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    tags = {HOST_TAG: _host(), PID_TAG: str(os.getpid())}
     started = _process_start(os.getpid())
     if started:
         tags[STARTED_TAG] = started
@@ -56,7 +66,7 @@ def process_tags() -> dict[str, str]:
 
 def _alive(tags: dict[str, str]) -> bool:
     """Whether the process named by a run's tags still runs (unknown → assumed alive)."""
-    if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
+    if tags.get(HOST_TAG) != _host() or not tags.get(PID_TAG, "").isdigit():
         return True  # not ours to judge: another host, or not started by `wog`
     pid = int(tags[PID_TAG])
     try:
@@ -73,7 +83,7 @@ def _in_session(tags: dict[str, str], session: int) -> bool:
     """Whether the process named by a run's tags belongs to ``session`` (untagged: yes)."""
     if PID_TAG not in tags:
         return True
-    if tags.get(HOST_TAG) != socket.gethostname() or not tags[PID_TAG].isdigit():
+    if tags.get(HOST_TAG) != _host() or not tags[PID_TAG].isdigit():
         return False
     try:
         return os.getsid(int(tags[PID_TAG])) == session

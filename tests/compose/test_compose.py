@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -292,11 +293,13 @@ def test_the_docker_runs_deployment_starts_each_run_in_its_own_container(
             with engine.connect() as conn:
                 failures = conn.scalars(
                     sa.text(
-                        "SELECT left(event, 3000) FROM event_logs WHERE dagster_event_type "
-                        "IN ('STEP_FAILURE', 'RUN_FAILURE', 'ENGINE_EVENT') ORDER BY id"
+                        "SELECT event FROM event_logs WHERE dagster_event_type "
+                        "IN ('STEP_FAILURE', 'RUN_FAILURE') ORDER BY id"
                     )
                 ).all()
-            assert all(status == "SUCCESS" for status, _ in launched), (launched, failures[-6:])
+            reasons = [m for e in failures for m in re.findall(r'"message": "([^"]{0,400})', e)]
+            print("\n".join(reasons))
+            assert all(status == "SUCCESS" for status, _ in launched), (launched, reasons[:6])
             # The code container ran no step: each run's own container did (and was removed).
             code_logs = _compose("logs", "--no-color", "code", check=False).stdout
             assert "STEP_START" not in code_logs

@@ -231,3 +231,18 @@ def test_wog_backfill_names_a_held_game_and_loads_every_other_one_fully(
     assert sorted(stats) == good and sorted(notes) == good
     assert unknown == 0  # every player of every good game is in the directory
     assert careers > 0
+
+
+def test_a_run_in_another_container_on_the_hosts_network_is_not_judged_dead() -> None:
+    """Containers on the host's network share its host name but not its pids: a run executing
+    in a container of its own (pid 1 there) must not look dead from the code server."""
+    import socket
+
+    from wog_assets.recovery import HOST_TAG, PID_TAG, STARTED_TAG, _alive, process_tags
+
+    mine = process_tags()
+    assert _alive(mine)
+    elsewhere = {HOST_TAG: f"{socket.gethostname()}/pidns:1", PID_TAG: "1", STARTED_TAG: "0"}
+    assert _alive(elsewhere)  # not ours to judge
+    gone = {**mine, PID_TAG: "999999999"}
+    assert not _alive(gone)
