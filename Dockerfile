@@ -16,6 +16,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY wog_core ./wog_core
 COPY dbschema ./dbschema
 COPY wog_warehouse ./wog_warehouse
+COPY wog_report ./wog_report
 COPY wog_assets ./wog_assets
 COPY wog_bot ./wog_bot
 RUN uv sync --frozen --no-dev --no-editable

@@ -49,11 +49,11 @@ def main() -> None:
     from wog_assets.demo.fake_site import FakeSite
     from wog_assets.demo.generator import generate_games
     from wog_assets.instance import DAGSTER_YAML
-    from wog_assets.message.build import build_message
     from wog_assets.source.client import SiteClient, SourceSettings
     from wog_assets.source.parse import parse_game_page, parse_replay_json
-    from wog_assets.summary import summarize
     from wog_core.models import combine
+    from wog_report.build import build_message
+    from wog_report.summary import summarize
     from wog_warehouse.raw import load_raw, store_game_page, store_replay_json
     from wog_warehouse.replays import load_replay, refresh_player_directory, write_replay
 

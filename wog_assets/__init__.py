@@ -1,6 +1,6 @@
-"""WOG replay platform: the stats-site source, summaries, messages and the Dagster code location.
+"""WOG replay platform: the stats-site and OCAP sources, and the Dagster code location.
 
-Importing this package must not import Dagster: the bot and the CLI use the pure modules
-(``wog_assets.source``, ``wog_assets.summary``, ``wog_assets.message``) without loading it.
+Importing this package must not import Dagster: the CLI uses the pure source modules
+(``wog_assets.source``) without loading it. Summaries and messages live in ``wog_report``.
 The Dagster code location is ``wog_assets.definitions``.
 """

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from wog_assets.message.build import Message, to_payload
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import render_bars
-from wog_assets.message.digest import (
+from wog_report.build import Message, to_payload
+from wog_report.catalogue import Catalogue
+from wog_report.chart import render_bars
+from wog_report.digest import (
     WEEKLY_BOARDS,
     build_monthly_digest,
     build_weekly_digest,

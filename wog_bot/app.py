@@ -192,9 +192,9 @@ def build_gateway_bot(
 ) -> hikari.GatewayBot:
     """The gateway bot with its lifecycle listeners and command handler (not started); it
     connects to the warehouse when starting unless ``engine`` is given."""
-    from wog_assets.message.catalogue import Catalogue
     from wog_bot.commands import autocomplete, register_commands, respond
     from wog_bot.twitch import ChannelAlertPoster, TwitchWatcher, open_state
+    from wog_report.catalogue import Catalogue
 
     if not settings.discord_token:
         raise SystemExit("DISCORD_TOKEN is not set (or use --webhook URL for webhook mode)")
@@ -218,7 +218,7 @@ def build_gateway_bot(
 
     @bot.listen(hikari.StartedEvent)
     async def on_started(_: hikari.StartedEvent) -> None:
-        from wog_assets.message.chart import warm_up
+        from wog_report.chart import warm_up
 
         # Charts for slash commands: pay matplotlib's first import now, not on a user's command.
         state["tasks"].append(asyncio.create_task(asyncio.to_thread(warm_up), name="warm-up"))

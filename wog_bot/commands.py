@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 import hikari
 from sqlalchemy.engine import Engine
 
-from wog_assets.message import limits
-from wog_assets.message.build import COLOUR, build_message, embeds_from_payload, to_payload
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import CHART_FILENAME, render_career, render_chart
-from wog_assets.message.digest import board_text, period_label
-from wog_assets.message.escape import escape_markdown
-from wog_assets.summary import summarize
 from wog_bot import store
 from wog_bot.store import top_killers
 from wog_core.settings import BotSettings
+from wog_report import limits
+from wog_report.build import COLOUR, build_message, embeds_from_payload, to_payload
+from wog_report.catalogue import Catalogue
+from wog_report.chart import CHART_FILENAME, render_career, render_chart
+from wog_report.digest import board_text, period_label
+from wog_report.escape import escape_markdown
+from wog_report.summary import summarize
 from wog_warehouse.replays import load_replay
 from wog_warehouse.stats import BOARDS
 

@@ -32,10 +32,10 @@ import hikari
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from wog_assets.message.build import embeds_from_payload
 from wog_core.logs import RepeatedWarning
 from wog_core.settings import BotSettings, Webhook, redact
 from wog_core.settings import current as current_settings
+from wog_report.build import embeds_from_payload
 from wog_warehouse import queue
 
 log = logging.getLogger("wog_bot.delivery")

@@ -25,9 +25,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from dbschema import tables as t
-from wog_assets.message.escape import escape_markdown
-from wog_assets.message.limits import shorten
 from wog_core.settings import BotSettings, Webhook, redact
+from wog_report.escape import escape_markdown
+from wog_report.limits import shorten
 
 log = logging.getLogger("wog_bot.twitch")
 TWITCH_PURPLE = hikari.Color(0x9146FF)

@@ -11,13 +11,13 @@ from pathlib import Path
 import hikari
 import pytest
 
-from wog_assets.message import limits
-from wog_assets.message.build import build_message, embeds_from_payload, to_payload
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import render_chart
-from wog_assets.message.escape import escape_markdown
-from wog_assets.summary import summarize
 from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
+from wog_report import limits
+from wog_report.build import build_message, embeds_from_payload, to_payload
+from wog_report.catalogue import Catalogue
+from wog_report.chart import render_chart
+from wog_report.escape import escape_markdown
+from wog_report.summary import summarize
 
 GOLDEN = Path(__file__).parent / "golden"
 PAGE_URL = "https://stats.wogames.info/games/3413/"

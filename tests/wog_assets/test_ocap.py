@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wog_assets.message import limits
-from wog_assets.message.build import build_message
-from wog_assets.message.catalogue import Catalogue
 from wog_assets.source.errors import ReplayParseError, ResponseTooLarge
 from wog_assets.source.ocap import decode_recording, ended_at_from_name, uncompressed
-from wog_assets.summary import summarize, summary_contract
+from wog_report import limits
+from wog_report.build import build_message
+from wog_report.catalogue import Catalogue
+from wog_report.summary import summarize, summary_contract
 
 SG = Path(__file__).parents[1] / "data" / "ocap" / "sg-zone"
 MANIFEST = json.loads((SG / "manifest.json").read_text())

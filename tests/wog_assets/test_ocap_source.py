@@ -15,9 +15,9 @@ from dbschema.tables import SOURCE_BLOCK
 from wog_assets.backfill import run_source_backfill
 from wog_assets.definitions import build_definitions
 from wog_assets.demo.fake_ocap import FakeOcapServer, sg_zone_recordings
-from wog_assets.message import limits
-from wog_assets.message.build import embeds_from_payload
 from wog_core import settings as wog_settings
+from wog_report import limits
+from wog_report.build import embeds_from_payload
 from wog_warehouse.quality import CHECKS, quality_problems
 
 SG = Path(__file__).parents[1] / "data" / "ocap" / "sg-zone"

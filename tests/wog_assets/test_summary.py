@@ -7,8 +7,8 @@ import datetime as dt
 import msgspec
 
 from wog_assets.demo.generator import generate_game
-from wog_assets.summary import summarize, summary_contract
 from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
+from wog_report.summary import summarize, summary_contract
 
 
 def frag(seq: int, time_s: int, victim: int, killer: int | None, *, tk: bool = False, weapon: str | None = "AK",

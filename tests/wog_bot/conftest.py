@@ -9,11 +9,11 @@ import sqlalchemy as sa
 
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from wog_assets.demo.generator import generate_game
-from wog_assets.message.build import build_message, to_payload
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import render_chart
-from wog_assets.summary import summarize
 from wog_core.settings import BotSettings
+from wog_report.build import build_message, to_payload
+from wog_report.catalogue import Catalogue
+from wog_report.chart import render_chart
+from wog_report.summary import summarize
 from wog_warehouse.queue import enqueue
 from wog_warehouse.replays import write_replay
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from wog_assets.demo.generator import generate_game
-from wog_assets.message.catalogue import Catalogue
 from wog_bot.commands import build_reply, top_killers
+from wog_report.catalogue import Catalogue
 from wog_warehouse.replays import refresh_player_directory, write_replay
 
 RU = Catalogue("ru")

@@ -202,7 +202,7 @@ def summary_cmd(
     Example: wog summary --ocap 2026_06_14__21_25_22__1_ocap.json.gz
     """
     replay_id = _one_id(replay_id_arg, replay_id)
-    from wog_assets.summary import summarize, summary_contract
+    from wog_report.summary import summarize, summary_contract
 
     if ocap_file:
         replay = _from_ocap(ocap_file, replay_id).replay
@@ -240,7 +240,7 @@ def preview_cmd(
     Example: wog preview 3413 --out 3413.html --language en
     """
     replay_id = _one_id(replay_id_arg, replay_id)
-    from wog_assets.message.preview import preview_page
+    from wog_report.preview import preview_page
 
     replay, page_url = _exit_on_bad_input(
         lambda: _from_files_or_warehouse(page_file, replay_file, replay_id)

@@ -13,11 +13,11 @@ import dagster as dg
 from wog_assets.defs.assets import PARTITIONED, is_new_game_run, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
-from wog_assets.message.build import build_message, to_payload
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import render_chart
-from wog_assets.summary import summarize
 from wog_core import settings
+from wog_report.build import build_message, to_payload
+from wog_report.catalogue import Catalogue
+from wog_report.chart import render_chart
+from wog_report.summary import summarize
 from wog_warehouse.queue import enqueue
 from wog_warehouse.replays import load_replay
 

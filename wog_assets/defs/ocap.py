@@ -36,17 +36,17 @@ from wog_assets.defs.assets import (
 )
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
-from wog_assets.message.build import build_message, to_payload
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import render_chart
 from wog_assets.recovery import PID_TAG, process_tags
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_assets.source.ocap import OcapRecording, decode_recording
 from wog_assets.source.ocap_sources import Operation, open_source
-from wog_assets.summary import summarize
 from wog_core import settings as wog_settings
 from wog_core.models import Commander, Fetched, Replay
 from wog_core.settings import OcapSource, Settings
+from wog_report.build import build_message, to_payload
+from wog_report.catalogue import Catalogue
+from wog_report.chart import render_chart
+from wog_report.summary import summarize
 from wog_warehouse.quality import CHECKS, held_games, quality_problems
 from wog_warehouse.queue import enqueue
 from wog_warehouse.raw import load_raw, record_miss, store_game_page, store_replay_json

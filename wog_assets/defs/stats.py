@@ -29,8 +29,8 @@ from wog_assets import digests
 from wog_assets.defs.assets import PARTITIONED, TRIGGER_TAG, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
-from wog_assets.message.catalogue import Catalogue
 from wog_core import settings as wog_settings
+from wog_report.catalogue import Catalogue
 from wog_warehouse.stats import (
     refresh_careers,
     refresh_game_stats,

@@ -87,10 +87,10 @@ body {{ background:#313338; color:#dbdee1; font-family:"gg sans","Noto Sans","He
 
 def preview_page(replay: Replay, page_url: str, language: str) -> str:
     """The preview page of ``replay``'s Discord message (with its chart) in ``language``."""
-    from wog_assets.message.build import build_message, to_payload
-    from wog_assets.message.catalogue import Catalogue
-    from wog_assets.message.chart import render_chart
-    from wog_assets.summary import summarize
+    from wog_report.build import build_message, to_payload
+    from wog_report.catalogue import Catalogue
+    from wog_report.chart import render_chart
+    from wog_report.summary import summarize
 
     catalogue = Catalogue(language)
     message = build_message(summarize(replay), page_url, catalogue=catalogue)

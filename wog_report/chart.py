@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.summary import kills_timeline
 from wog_core.models import Replay
 from wog_core.sides import SIDE_ORDER, Side
+from wog_report.catalogue import Catalogue
+from wog_report.summary import kills_timeline
 
 CHART_FILENAME = "battle.png"
 WIDTH_PX, HEIGHT_PX, DPI = 800, 400, 100  # Discord previews embed images ~400 px wide

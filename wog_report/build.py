@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import hikari
 
-from wog_assets.message import limits
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import CHART_FILENAME
-from wog_assets.message.escape import escape_markdown
-from wog_assets.summary import NotableFrag, RankedPlayer, ReplaySummary, format_mission_time
 from wog_core.sides import Side
+from wog_report import limits
+from wog_report.catalogue import Catalogue
+from wog_report.chart import CHART_FILENAME
+from wog_report.escape import escape_markdown
+from wog_report.summary import NotableFrag, RankedPlayer, ReplaySummary, format_mission_time
 
 COLOUR = hikari.Color(0x237FEB)
 NAME_LIMIT = 64  # display length of one nickname / vehicle name

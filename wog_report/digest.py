@@ -11,11 +11,11 @@ import datetime as dt
 
 import hikari
 
-from wog_assets.message import limits
-from wog_assets.message.build import COLOUR, NAME_LIMIT, Message
-from wog_assets.message.catalogue import Catalogue
-from wog_assets.message.chart import CHART_FILENAME
-from wog_assets.message.escape import escape_markdown
+from wog_report import limits
+from wog_report.build import COLOUR, NAME_LIMIT, Message
+from wog_report.catalogue import Catalogue
+from wog_report.chart import CHART_FILENAME
+from wog_report.escape import escape_markdown
 from wog_warehouse.stats import AWARDS, SCORE_PRIOR_GAMES, Nomination, Ranked, period_bounds
 
 WEEKLY_BOARDS = ("score", "kills", "vitality", "teamkills", "longest_kill", "commanders")
