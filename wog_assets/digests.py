@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from wog_core.clock import SITE_TIMEZONE
 from wog_report.build import Message, to_payload
 from wog_report.catalogue import Catalogue
 from wog_report.chart import render_bars
@@ -38,7 +39,6 @@ from wog_warehouse.stats import (
 )
 
 SCHEDULED, REPOST, OFF = DigestMode.SCHEDULED, DigestMode.REPOST, DigestMode.OFF
-MOSCOW = dt.timezone(dt.timedelta(hours=3), "MSK")  # the site's clock; no DST since 2014
 
 
 def digest_key(source: str, period: str) -> str:
@@ -54,7 +54,7 @@ def kind_of(period: str) -> str:
 def completed_period(kind: str, now: dt.datetime) -> str:
     """The last period of ``kind`` completed at ``now`` (Moscow): on Monday the week before,
     on the 1st the month before."""
-    today = now.astimezone(MOSCOW).date()
+    today = now.astimezone(SITE_TIMEZONE).date()
     if kind == "weekly":
         return week_of(today - dt.timedelta(days=today.isoweekday()))
     return month_of(today.replace(day=1) - dt.timedelta(days=1))

@@ -19,9 +19,10 @@ from tests.wog_warehouse.test_stats import HISTORY
 from wog_assets.backfill import RANGE_END, RANGE_START, BackfillReport, refresh_stats
 from wog_assets.definitions import build_definitions
 from wog_assets.defs.stats import stale_ranges
-from wog_assets.digests import MOSCOW, completed_period
+from wog_assets.digests import completed_period
 from wog_bot.app import run_once
 from wog_core import settings as wog_settings
+from wog_core.clock import SITE_TIMEZONE as MOSCOW
 from wog_warehouse.replays import refresh_player_directory, write_replay
 from wog_warehouse.stats import refresh_game_stats, stale_periods
 

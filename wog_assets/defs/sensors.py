@@ -18,7 +18,6 @@ reason and leaves the cursor untouched; a list page that no longer matches the p
 tick (it is never "no new games").
 """
 
-import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -37,11 +36,11 @@ from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_assets.source.parse import parse_game_page
 from wog_core import settings
+from wog_core.clock import SITE_TIMEZONE
 from wog_core.models import GameListing, GamePage
 from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
 
 RETRY_BACKOFF_CAP_S = 30 * 60
-SITE_TIMEZONE = dt.timezone(dt.timedelta(hours=3), "MSK")  # the site's times; no DST since 2014
 SUCCESS = dg.DagsterRunStatus.SUCCESS
 UNFINISHED = {
     dg.DagsterRunStatus.QUEUED,

@@ -30,6 +30,7 @@ from wog_assets.defs.assets import PARTITIONED, TRIGGER_TAG, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
 from wog_core import settings as wog_settings
+from wog_core.clock import SITE_TIMEZONE_NAME
 from wog_report.catalogue import Catalogue
 from wog_warehouse.stats import (
     refresh_careers,
@@ -47,13 +48,12 @@ CAREERS_JOB = "refresh_careers"
 LEADERBOARD_JOBS = {"weekly": "refresh_weekly_leaderboards",
                     "monthly": "refresh_monthly_leaderboards"}  # fmt: skip
 DIGEST_JOBS = {"weekly": "weekly_digest_job", "monthly": "monthly_digest_job"}
-STATS_TIMEZONE = "Europe/Moscow"  # the site's clock: a game's date is its Moscow start date
 PERIODS = {
     "weekly": dg.WeeklyPartitionsDefinition(
-        start_date="2015-01-05", timezone=STATS_TIMEZONE, day_offset=1, end_offset=1
+        start_date="2015-01-05", timezone=SITE_TIMEZONE_NAME, day_offset=1, end_offset=1
     ),
     "monthly": dg.MonthlyPartitionsDefinition(
-        start_date="2015-01", timezone=STATS_TIMEZONE, fmt="%Y-%m", end_offset=1
+        start_date="2015-01", timezone=SITE_TIMEZONE_NAME, fmt="%Y-%m", end_offset=1
     ),
 }
 
@@ -252,7 +252,7 @@ def _schedule(kind: str, job: "UnresolvedAssetJobDefinition") -> dg.ScheduleDefi
     @dg.schedule(
         name=f"{kind}_digest_schedule",
         cron_schedule=CRON[kind],
-        execution_timezone=STATS_TIMEZONE,
+        execution_timezone=SITE_TIMEZONE_NAME,
         job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Mondays at noon (Moscow): last week's tables"

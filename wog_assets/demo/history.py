@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from wog_core.clock import site_now
+
 CHUNK = 250  # games per statement
 GAMES_PER_DAY = 3
 WEAPONS = [
@@ -152,7 +154,7 @@ def build_history(
         highest = conn.scalar(sa.text("SELECT max(replay_id) FROM games WHERE source = 'wog'"))
     first = first_id if first_id is not None else int(highest or 0) + 1
     last = first + games - 1
-    end = end or dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=3)
+    end = end or site_now()
     start = (end - dt.timedelta(hours=8 * games)).replace(minute=0, second=0, microsecond=0)
     params = {"first": first, "start": start, "per_game": players_per_game, "pool": pool,
               "base": 0, "frags": frags_per_game, "weapons": WEAPONS,
