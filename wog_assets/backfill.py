@@ -22,12 +22,10 @@ from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.problems import Problems, recorded_in_run
 from wog_assets.defs.selection import replay_assets
 from wog_assets.recovery import heal_dead_runs, process_tags, wait_for_pool
+from wog_assets.tags import BACKFILL_TAG, RANGE_END, RANGE_START
 from wog_core.logs import VERBOSE
 from wog_warehouse.replays import loaded_ids
 
-BACKFILL_TAG = "wog/backfill"
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 DEFAULT_WAIT_TIMEOUT_S = 600.0  # how long a backfill waits for the site pool before giving up
 
 
@@ -183,8 +181,8 @@ def refresh_stats(
 def announce_digest(defs: dg.Definitions, instance: dg.DagsterInstance, period: str) -> str:
     """Queue ``period``'s digest (``2026-W48``: the week's tables; ``2026-11``: the month's
     nominations) again for every target — its tables first brought current; returns the run id."""
-    from wog_assets.defs.assets import TRIGGER_TAG
     from wog_assets.defs.stats import DIGEST_JOBS, key_of_period
+    from wog_assets.tags import TRIGGER_TAG
 
     kind, key = key_of_period(period)
     result = defs.resolve_job_def(DIGEST_JOBS[kind]).execute_in_process(
@@ -269,7 +267,7 @@ def announce(
     Runs only the ``notifications`` asset when the game is already in the warehouse, else every
     replay asset (fetching it first). The run is tagged ``wog/trigger=announce``.
     """
-    from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
+    from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
 
     origin = source_of_replay(engine, replay_id)
     if origin is not None:  # a game of an OCAP source: its own job, partition and targets
@@ -308,8 +306,8 @@ def source_of_replay(engine: sa.Engine, replay_id: int) -> tuple[str, str] | Non
 def _announce_source_game(
     defs: dg.Definitions, instance: dg.DagsterInstance, replay_id: int, source: str, key: str
 ) -> str:
-    from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
     from wog_assets.defs.ocap import job_name, partitions_for, source_of
+    from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
 
     ocap = source_of(source)
     partitions = partitions_for(ocap)

@@ -20,9 +20,7 @@ from pathlib import Path
 
 import dagster as dg
 
-HOST_TAG = "wog/host"
-PID_TAG = "wog/pid"
-STARTED_TAG = "wog/process-started"  # the process's start time, so a reused pid is not "alive"
+from wog_assets.tags import HOST_TAG, PID_TAG, STARTED_TAG
 
 UNFINISHED = [
     dg.DagsterRunStatus.NOT_STARTED,

@@ -16,10 +16,11 @@ from tests.fakes.discord import FakeDiscord
 from tests.wog_bot.conftest import bot_settings
 from tests.wog_bot.conftest import discord as discord  # the fixture
 from tests.wog_warehouse.test_stats import HISTORY
-from wog_assets.backfill import RANGE_END, RANGE_START, BackfillReport, refresh_stats
+from wog_assets.backfill import BackfillReport, refresh_stats
 from wog_assets.definitions import build_definitions
 from wog_assets.defs.stats import stale_ranges
 from wog_assets.digests import completed_period
+from wog_assets.tags import RANGE_END, RANGE_START
 from wog_bot.app import run_once
 from wog_core import settings as wog_settings
 from wog_core.clock import SITE_TIMEZONE as MOSCOW

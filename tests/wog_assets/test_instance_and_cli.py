@@ -238,7 +238,8 @@ def test_a_run_in_another_container_on_the_hosts_network_is_not_judged_dead() ->
     in a container of its own (pid 1 there) must not look dead from the code server."""
     import socket
 
-    from wog_assets.recovery import HOST_TAG, PID_TAG, STARTED_TAG, _alive, process_tags
+    from wog_assets.recovery import _alive, process_tags
+    from wog_assets.tags import HOST_TAG, PID_TAG, STARTED_TAG
 
     mine = process_tags()
     assert _alive(mine)

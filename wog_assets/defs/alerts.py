@@ -15,8 +15,8 @@ import hashlib
 import dagster as dg
 from sqlalchemy.engine import Engine
 
-from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.resources import WarehouseResource
+from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
 from wog_core import settings
 from wog_warehouse.queue import enqueue_alert
 

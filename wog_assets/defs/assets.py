@@ -22,10 +22,11 @@ from dbschema import tables as t
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
-from wog_assets.recovery import PID_TAG, process_tags
+from wog_assets.recovery import process_tags
 from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_assets.source.replay import parse_replay
+from wog_assets.tags import PID_TAG, TRIGGER_TAG
 from wog_core.models import Fetched, Replay
 from wog_core.settings import DEFAULT_BACKFILL_BATCH
 from wog_warehouse.quality import CHECKS, held_games, quality_problems
@@ -46,8 +47,6 @@ from wog_warehouse.replays import (
 # backfill_policy is marked beta; we rely on it deliberately (batched backfills).
 warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 
-TRIGGER_TAG = "wog/trigger"  # "new" (sensor) or "announce" (a user asked); absent for backfills
-REPLAY_TAG = "wog/replay"
 INGEST_JOB = "ingest_replays"  # the WOG replay assets' job (runs show it as their target)
 SITE_POOL = "wog_site"  # fetching assets share this pool (limit in dagster.yaml)
 

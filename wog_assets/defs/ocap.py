@@ -27,19 +27,14 @@ import msgspec
 import sqlalchemy as sa
 
 from dbschema import tables as t
-from wog_assets.defs.assets import (
-    REPLAY_TAG,
-    TRIGGER_TAG,
-    backfill_policy,
-    database_error,
-    is_new_game_run,
-)
+from wog_assets.defs.assets import backfill_policy, database_error, is_new_game_run
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
-from wog_assets.recovery import PID_TAG, process_tags
+from wog_assets.recovery import process_tags
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_assets.source.ocap import OcapRecording, decode_recording
 from wog_assets.source.ocap_sources import Operation, open_source
+from wog_assets.tags import PID_TAG, REPLAY_TAG, TRIGGER_TAG
 from wog_core import settings as wog_settings
 from wog_core.models import Commander, Fetched, Replay
 from wog_core.settings import OcapSource, Settings

@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from wog_assets.backfill import RANGE_END, RANGE_START, contiguous_batches
+from wog_assets.backfill import contiguous_batches
 from wog_assets.defs.alerts import alert, parser_key
-from wog_assets.defs.assets import REPLAY_TAG, TRIGGER_TAG
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
 from wog_assets.defs.selection import replay_assets
@@ -35,6 +34,7 @@ from wog_assets.recovery import heal_dead_runs
 from wog_assets.source.client import SiteClient
 from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_assets.source.parse import parse_game_page
+from wog_assets.tags import RANGE_END, RANGE_START, REPLAY_TAG, TRIGGER_TAG
 from wog_core import settings
 from wog_core.clock import SITE_TIMEZONE
 from wog_core.models import GameListing, GamePage

@@ -26,9 +26,10 @@ import dagster as dg
 import sqlalchemy as sa
 
 from wog_assets import digests
-from wog_assets.defs.assets import PARTITIONED, TRIGGER_TAG, passing_ids
+from wog_assets.defs.assets import PARTITIONED, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
+from wog_assets.tags import TRIGGER_TAG
 from wog_core import settings as wog_settings
 from wog_core.clock import SITE_TIMEZONE_NAME
 from wog_report.catalogue import Catalogue
@@ -291,7 +292,7 @@ def stale_ranges(engine: sa.Engine) -> dict[str, tuple[str, str, str]]:
 
 
 def _stale_sensor(jobs: "list[UnresolvedAssetJobDefinition]") -> dg.SensorDefinition:
-    from wog_assets.backfill import RANGE_END, RANGE_START
+    from wog_assets.tags import RANGE_END, RANGE_START
 
     @dg.sensor(
         name="stale_leaderboards",
