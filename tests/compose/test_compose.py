@@ -87,8 +87,14 @@ def _wait(what: str, predicate: Callable[[], object], timeout: float) -> object:
         if value:
             return value
         time.sleep(1)
+    states = {
+        name: (row.get("State"), row.get("Health"), row.get("ExitCode"), row.get("Status"))
+        for name, row in _states().items()
+    }
     logs = _compose("logs", "--no-color", "--tail", "40", check=False).stdout
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs[-6000:]}")
+    raise AssertionError(
+        f"timed out after {timeout:.0f}s waiting for {what}\n{states}\n{logs[-6000:]}"
+    )
 
 
 def _states() -> dict[str, dict]:
