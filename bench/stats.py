@@ -45,6 +45,7 @@ def main() -> None:
     from dbschema.migrate import upgrade
     from wog_assets.demo.history import build_history
     from wog_bot import store
+    from wog_core.clock import week_of
     from wog_warehouse.replays import refresh_player_directory
     from wog_warehouse.stats import (
         all_periods,
@@ -52,7 +53,6 @@ def main() -> None:
         refresh_game_stats,
         refresh_leaderboards,
         stale_periods,
-        week_of,
     )
 
     min_games = 5

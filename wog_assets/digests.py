@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from wog_core.clock import SITE_TIMEZONE
+from wog_core.clock import SITE_TIMEZONE, month_of, period_bounds, week_of
 from wog_report.build import Message, to_payload
 from wog_report.catalogue import Catalogue
 from wog_report.chart import render_bars
@@ -29,14 +29,7 @@ from wog_report.digest import (
     period_label,
 )
 from wog_warehouse.queue import DigestMode, enqueue_digest
-from wog_warehouse.stats import (
-    month_of,
-    nominations_of,
-    period_bounds,
-    period_games,
-    top,
-    week_of,
-)
+from wog_warehouse.stats_read import nominations_of, period_games, top
 
 SCHEDULED, REPOST, OFF = DigestMode.SCHEDULED, DigestMode.REPOST, DigestMode.OFF
 

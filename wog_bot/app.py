@@ -24,7 +24,7 @@ from wog_bot.delivery import (
     WebhookSender,
     delivery_rest_app,
 )
-from wog_core.settings import BotSettings
+from wog_core.settings import SET_A_TARGET, BotSettings
 from wog_warehouse import queue
 
 log = logging.getLogger("wog_bot")
@@ -52,9 +52,7 @@ def _senders(
         if webhook:
             senders.append(WebhookSender(webhook_rest or rest, webhook))
     if not senders:
-        raise SystemExit(
-            "nothing to deliver to: set WOG_DISCORD_CHANNEL_IDS (with DISCORD_TOKEN) or WOG_DISCORD_WEBHOOK_URL"
-        )
+        raise SystemExit(f"nothing to deliver to: {SET_A_TARGET}")
     return Senders(*senders)
 
 

@@ -7,7 +7,7 @@ read back with :func:`wog_warehouse.replays.load_replay`.
 from __future__ import annotations
 
 from wog_warehouse.replays import KillerRow, latest_replay_id, top_killers
-from wog_warehouse.stats import (
+from wog_warehouse.stats_read import (
     UnknownPlayer,
     career,
     career_series,

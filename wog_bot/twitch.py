@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from dbschema import tables as t
 from wog_core.settings import BotSettings, Webhook, redact
+from wog_report.catalogue import Catalogue
 from wog_report.escape import escape_markdown
 from wog_report.limits import shorten
 
@@ -290,7 +291,9 @@ class WebhookAlertPoster:
         )
 
 
-def live_alert(stream: dict, ping_here: bool) -> tuple[str, hikari.Embed]:
+def live_alert(
+    stream: dict, ping_here: bool, catalogue: Catalogue | None = None
+) -> tuple[str, hikari.Embed]:
     login = stream.get("user_login") or stream.get("user_name") or "?"
     name = escape_markdown(stream.get("user_name") or login)
     url = f"https://www.twitch.tv/{login}"
@@ -305,16 +308,18 @@ def live_alert(stream: dict, ping_here: bool) -> tuple[str, hikari.Embed]:
     )
     if thumbnail:
         embed.set_image(thumbnail)
-    content = f"{'@here ' if ping_here else ''}🔴 {name} в эфире: {url}"
-    return content, embed
+    live = (catalogue or Catalogue())("twitch_live", name=name, url=url)
+    return f"{'@here ' if ping_here else ''}{live}", embed
 
 
-def clip_alert(clip: dict) -> str:
+def clip_alert(clip: dict, catalogue: Catalogue | None = None) -> str:
     """A new clip: its title, who clipped it (as the original service said) and its link."""
+    t = catalogue or Catalogue()
     title = escape_markdown(clip.get("title") or "clip")
     author = clip.get("creator_name")
-    by = f" (клип от {escape_markdown(author)})" if author else ""
-    return f"🎬 {title}{by} — {clip.get('url')}"
+    if author:
+        return t("twitch_clip_by", title=title, author=escape_markdown(author), url=clip.get("url"))
+    return t("twitch_clip", title=title, url=clip.get("url"))
 
 
 # --- the watcher ----------------------------------------------------------------------------
@@ -332,6 +337,7 @@ class TwitchWatcher:
         self.state = state
         self.poster = poster
         self.helix = helix or HelixClient(settings)
+        self.catalogue = Catalogue(settings.language)
         self._user_ids: dict[str, str] = {}
 
     async def _ids(self) -> dict[str, str]:
@@ -350,7 +356,7 @@ class TwitchWatcher:
             stream_id = str(stream["id"])
             if await asyncio.to_thread(self.state.stream_alerted, stream_id):
                 continue
-            content, embed = live_alert(stream, self.settings.twitch_ping_here)
+            content, embed = live_alert(stream, self.settings.twitch_ping_here, self.catalogue)
             await self.poster.post(
                 content, embed, ping_here=self.settings.twitch_ping_here, nonce=f"tw{stream_id}"
             )
@@ -390,7 +396,10 @@ class TwitchWatcher:
                 fresh = created >= started
                 if fresh:
                     await self.poster.post(
-                        clip_alert(clip), None, ping_here=False, nonce=f"tc{clip_id}"
+                        clip_alert(clip, self.catalogue),
+                        None,
+                        ping_here=False,
+                        nonce=f"tc{clip_id}",
                     )
                     posted += 1
                 await asyncio.to_thread(self.state.record_clip, clip_id, login, created, fresh)

@@ -32,6 +32,8 @@ DEFAULT_BACKFILL_BATCH = 50
 DEFAULT_SENSOR_INTERVAL_S = 60
 DEFAULT_EVENT_BATCH_SIZE = "200"
 LANGUAGES = ("ru", "en")
+# What to set when nothing would receive game messages (every place that says so says this).
+SET_A_TARGET = "set WOG_DISCORD_CHANNEL_IDS (with DISCORD_TOKEN) or WOG_DISCORD_WEBHOOK_URL"
 TWITCH_STATES = ("sqlite", "postgres")
 
 # Variables whose values are secrets: never logged, never shown by Dagster as plain values.

@@ -6,6 +6,13 @@ from wog_core import settings
 from wog_core.settings import LANGUAGES
 
 _STRINGS: dict[str, dict[str, str]] = {
+    # Twitch alerts (the bot's watcher)
+    "twitch_live": {"ru": "🔴 {name} в эфире: {url}", "en": "🔴 {name} is live: {url}"},
+    "twitch_clip": {"ru": "🎬 {title} — {url}", "en": "🎬 {title} — {url}"},
+    "twitch_clip_by": {
+        "ru": "🎬 {title} (клип от {author}) — {url}",
+        "en": "🎬 {title} (clipped by {author}) — {url}",
+    },
     "content": {"ru": "📨 Доступен новый реплей!", "en": "📨 A new replay is available!"},
     "general_title": {"ru": "📉 Общая статистика", "en": "📉 General statistics"},
     "info": {"ru": "Информация", "en": "Information"},

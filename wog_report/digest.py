@@ -11,12 +11,14 @@ import datetime as dt
 
 import hikari
 
+from wog_core.clock import period_bounds
 from wog_report import limits
 from wog_report.build import COLOUR, NAME_LIMIT, Message
 from wog_report.catalogue import Catalogue
 from wog_report.chart import CHART_FILENAME
 from wog_report.escape import escape_markdown
-from wog_warehouse.stats import AWARDS, SCORE_PRIOR_GAMES, Nomination, Ranked, period_bounds
+from wog_warehouse.stats import AWARDS, SCORE_PRIOR_GAMES
+from wog_warehouse.stats_read import Nomination, Ranked
 
 WEEKLY_BOARDS = ("score", "kills", "vitality", "teamkills", "longest_kill", "commanders")
 ROWS = 5  # per table in a digest

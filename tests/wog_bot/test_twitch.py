@@ -230,3 +230,23 @@ def test_twitch_without_an_alert_channel_is_reported() -> None:
     with_channel = BotSettings(**{**configured.__dict__, "twitch_alert_channel_id": 5})
     assert twitch_warning(with_channel, gateway=True) is None
     assert "half configured" in twitch_warning(BotSettings(twitch_client_id="id"), gateway=True)
+
+
+def test_alert_wording_comes_from_the_catalogue_in_the_bots_language() -> None:
+    from wog_bot.twitch import clip_alert, live_alert
+    from wog_report.catalogue import Catalogue
+
+    stream = {
+        "user_login": "streamer",
+        "user_name": "Streamer",
+        "title": "Ops",
+        "game_name": "Arma 3",
+    }
+    ru, _ = live_alert(stream, False, Catalogue("ru"))
+    en, _ = live_alert(stream, True, Catalogue("en"))
+    assert ru == "🔴 Streamer в эфире: https://www.twitch.tv/streamer"
+    assert en == "@here 🔴 Streamer is live: https://www.twitch.tv/streamer"
+    clip = {"title": "Boom", "creator_name": "Cam", "url": "https://clips.twitch.tv/x"}
+    assert (
+        clip_alert(clip, Catalogue("en")) == "🎬 Boom (clipped by Cam) — https://clips.twitch.tv/x"
+    )

@@ -23,22 +23,18 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from wog_core.clock import period_bounds
 from wog_core.models import Commander, Frag, Game, Player, Replay
 from wog_warehouse.replays import refresh_player_directory, write_replay
 from wog_warehouse.stats import (
     SCORE_PRIOR_GAMES,
     all_periods,
-    career,
-    find_player,
-    nominations_of,
-    period_bounds,
     refresh_careers,
     refresh_game_stats,
     refresh_leaderboards,
-    rivals_of,
     stale_periods,
-    top,
 )
+from wog_warehouse.stats_read import career, find_player, nominations_of, rivals_of, top
 
 NAMES = {1: "Alpha", 2: "Bravo", 3: "Charlie", 4: "Delta", 5: "Echo"}
 
@@ -203,7 +199,7 @@ def test_an_empty_table_says_why(history: sa.Engine) -> None:
     out, err = top("--source", "nowhere", "--json")
     assert json.loads(out) == []  # --json still prints the (empty) list
     assert err.startswith("no players to rank: no nowhere games yet")
-    from wog_warehouse.stats import why_empty
+    from wog_warehouse.stats_read import why_empty
 
     assert why_empty(history, metric="score", period="2026-W10", source="wog", min_games=50) == (
         "nobody has played 50 games in 2026-W10 (WOG_STATS_MIN_GAMES=50); 2 game(s) counted"

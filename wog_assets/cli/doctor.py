@@ -14,6 +14,7 @@ import click
 import httpx
 
 from wog_assets.cli.common import settings
+from wog_core.settings import SET_A_TARGET
 
 OK, BROKEN, OFF = "✓", "✗", "–"
 # Discord permission bits the bot needs in a game channel, with their names in the client.
@@ -228,7 +229,7 @@ def run_checks() -> list[Line]:
             Line(
                 BROKEN,
                 "game messages",
-                "no target: set WOG_DISCORD_CHANNEL_IDS (with DISCORD_TOKEN) or WOG_DISCORD_WEBHOOK_URL",
+                f"no target: {SET_A_TARGET}",
             )
         )
     if not bot.admin_targets:

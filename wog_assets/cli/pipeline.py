@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from wog_assets.cli.common import dagster_environment, engine, settings
+from wog_core.settings import SET_A_TARGET
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -210,9 +211,7 @@ def announce_cmd(replay_id: int | None, period: str | None) -> None:
         _announce_digest(period.strip(), targets)
         return
     if not targets and not settings().sources:
-        raise click.ClickException(
-            "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
-        )
+        raise click.ClickException(f"no notification targets: {SET_A_TARGET}")
     dagster_environment()
     stop_on_sigterm()
     import dagster as dg
@@ -230,16 +229,14 @@ def announce_cmd(replay_id: int | None, period: str | None) -> None:
 
 
 def _announce_digest(period: str, targets: list[str]) -> None:
-    from wog_warehouse.stats import period_bounds
+    from wog_core.clock import period_bounds
 
     try:
         period_bounds(period)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--digest") from None
     if not targets and not settings().sources:
-        raise click.ClickException(
-            "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
-        )
+        raise click.ClickException(f"no notification targets: {SET_A_TARGET}")
     dagster_environment()
     stop_on_sigterm()
     import dagster as dg

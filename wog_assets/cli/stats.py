@@ -13,7 +13,7 @@ from wog_warehouse.stats import BOARDS
 
 
 def _player(name_or_id: str) -> int:
-    from wog_warehouse.stats import UnknownPlayer, find_player
+    from wog_warehouse.stats_read import UnknownPlayer, find_player
 
     try:
         return find_player(engine(), name_or_id)
@@ -73,7 +73,7 @@ def player_cmd(name_or_id: str, as_json: bool) -> None:
 
     Example: wog stats player "[WOG] Иван" --json
     """
-    from wog_warehouse.stats import career
+    from wog_warehouse.stats_read import career
 
     record = career(engine(), _player(name_or_id))
     if record is None:
@@ -106,7 +106,8 @@ def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None
 
     Example: wog stats top --period 2026-W10 --metric kills --json
     """
-    from wog_warehouse.stats import period_bounds, top
+    from wog_core.clock import period_bounds
+    from wog_warehouse.stats_read import top
 
     if period:
         try:
@@ -115,7 +116,7 @@ def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None
             raise click.BadParameter(str(exc), param_hint="--period") from None
     rows = top(engine(), metric=metric, period=period, source=source)
     if not rows:  # an empty table says why (on stderr; --json still prints [])
-        from wog_warehouse.stats import why_empty
+        from wog_warehouse.stats_read import why_empty
 
         reason = why_empty(
             engine(), metric=metric, period=period, source=source,
@@ -143,7 +144,7 @@ def nominations_cmd(period: str, source: str, as_json: bool) -> None:
 
     Example: wog stats nominations 2026-11 --json
     """
-    from wog_warehouse.stats import nominations_of
+    from wog_warehouse.stats_read import nominations_of
 
     try:
         found = nominations_of(engine(), period, source)
@@ -167,7 +168,7 @@ def rivals_cmd(name_or_id: str, as_json: bool) -> None:
 
     Example: wog stats rivals 451 --json
     """
-    from wog_warehouse.stats import rivals_of
+    from wog_warehouse.stats_read import rivals_of
 
     found = rivals_of(engine(), _player(name_or_id))
     if as_json:

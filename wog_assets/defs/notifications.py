@@ -14,6 +14,7 @@ from wog_assets.defs.assets import PARTITIONED, is_new_game_run, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
 from wog_core import settings
+from wog_core.settings import SET_A_TARGET
 from wog_report.build import build_message, to_payload
 from wog_report.catalogue import Catalogue
 from wog_report.chart import render_chart
@@ -69,9 +70,7 @@ def notifications(
     if not_loaded and announce:
         raise dg.Failure(f"replays not in the warehouse, nothing to announce: {not_loaded}")
     if not targets:
-        context.log.warning(
-            "no notification targets: set WOG_DISCORD_CHANNEL_IDS or WOG_DISCORD_WEBHOOK_URL"
-        )
+        context.log.warning(f"no notification targets: {SET_A_TARGET}")
     yield dg.MaterializeResult(
         metadata={
             "targets": dg.MetadataValue.json(targets),

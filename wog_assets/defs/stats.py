@@ -31,14 +31,9 @@ from wog_assets.defs.problems import Problems, finish_step
 from wog_assets.defs.resources import WarehouseResource
 from wog_assets.tags import TRIGGER_TAG
 from wog_core import settings as wog_settings
-from wog_core.clock import SITE_TIMEZONE_NAME
+from wog_core.clock import SITE_TIMEZONE_NAME, week_of
 from wog_report.catalogue import Catalogue
-from wog_warehouse.stats import (
-    refresh_careers,
-    refresh_game_stats,
-    refresh_leaderboards,
-    week_of,
-)
+from wog_warehouse.stats import refresh_careers, refresh_game_stats, refresh_leaderboards
 
 if TYPE_CHECKING:  # what define_asset_job returns; not exported by dagster itself
     from dagster._core.definitions.unresolved_asset_job_definition import (
