@@ -36,6 +36,7 @@ from wog_core.logs import RepeatedWarning
 from wog_core.settings import BotSettings, Webhook, redact
 from wog_core.settings import current as current_settings
 from wog_report.build import embeds_from_payload
+from wog_report.catalogue import Catalogue
 from wog_warehouse import queue
 
 log = logging.getLogger("wog_bot.delivery")
@@ -190,6 +191,7 @@ class Dispatcher:
         self.sender = sender
         self.settings = settings
         self._sleep = sleep
+        self.t = Catalogue(settings.language)  # operator alerts, in the bot's language
         self.delivered = 0
         self.given_up: list[str] = []  # one line per row failed for good or unknown, this pass
 
@@ -217,8 +219,7 @@ class Dispatcher:
                 log.warning("notification %s to %s %s", claimed.id, claimed.target, note)
                 await self._alert(
                     f"no-chart:{claimed.target}",
-                    f"⚠️ {claimed.target}: a game message was refused with its chart and posted "
-                    f"without it ({describe(exc)}). Give the bot *Attach Files* in that channel.",
+                    self.t("alert_no_chart", target=claimed.target, error=describe(exc)),
                 )
         except asyncio.CancelledError:
             raise  # the row stays 'sending'; recovery resolves it
@@ -288,8 +289,13 @@ class Dispatcher:
             return  # an alert that cannot be posted is logged, never alerted about again
         await self._alert(
             f"failed:{claimed.id}",
-            f"❌ The message for {claimed.about} to {claimed.target} failed for good: "
-            f"{error}. Fix it, then `wog notifications retry {claimed.id}`.",
+            self.t(
+                "alert_failed",
+                about=claimed.about,
+                target=claimed.target,
+                error=error,
+                id=claimed.id,
+            ),
         )
 
     async def deliver_due(self, stop: asyncio.Event | None = None) -> int:
@@ -322,9 +328,12 @@ class Dispatcher:
                 if not claimed.is_alert:
                     await self._alert(
                         f"unknown:{claimed.id}",
-                        f"❓ The message for {claimed.about} to {claimed.target} may not have "
-                        "been posted (the bot stopped mid-request). Check the channel; if it is "
-                        f"missing: `wog notifications retry {claimed.id}`.",
+                        self.t(
+                            "alert_unknown",
+                            about=claimed.about,
+                            target=claimed.target,
+                            id=claimed.id,
+                        ),
                     )
                 continue
             except Exception as exc:

@@ -6,6 +6,40 @@ from wog_core import settings
 from wog_core.settings import LANGUAGES
 
 _STRINGS: dict[str, dict[str, str]] = {
+    # Operator alerts (the admin channel or webhook); {error} is the error as it was raised
+    "alert_list_unparsed": {
+        "ru": "🧩 Список игр на сайте больше не разбирается парсером: {error}",
+        "en": "🧩 The games list no longer matches the parser: {error}",
+    },
+    "alert_gave_up": {
+        "ru": "⚠️ Сенсор сдался на игре {replay} после {tries} попыток; перезапустите её в Dagster UI или `wog announce {replay}`",
+        "en": "⚠️ The sensor gave up on game {replay} after {tries} tries; re-run it from the UI or `wog announce {replay}`",
+    },
+    "alert_site_down": {
+        "ru": "🔴 Сайт статистики недоступен уже {minutes} мин: {error}",
+        "en": "🔴 The stats site has been unreachable for {minutes} min: {error}",
+    },
+    "alert_site_up": {
+        "ru": "🟢 Сайт статистики снова доступен.",
+        "en": "🟢 The stats site is reachable again.",
+    },
+    "alert_run_failed": {
+        "ru": "❌ Запуск для {what} завершился ошибкой: {error}\n{url}",
+        "en": "❌ The run for {what} failed: {error}\n{url}",
+    },
+    "alert_game": {"ru": "игры {replay}", "en": "game {replay}"},
+    "alert_no_chart": {
+        "ru": "⚠️ {target}: сообщение об игре не приняли с графиком и отправили без него ({error}). Дайте боту право *Attach Files* в этом канале.",
+        "en": "⚠️ {target}: a game message was refused with its chart and posted without it ({error}). Give the bot *Attach Files* in that channel.",
+    },
+    "alert_failed": {
+        "ru": "❌ Сообщение ({about}) в {target} не отправлено: {error}. Исправьте и выполните `wog notifications retry {id}`.",
+        "en": "❌ The message for {about} to {target} failed for good: {error}. Fix it, then `wog notifications retry {id}`.",
+    },
+    "alert_unknown": {
+        "ru": "❓ Сообщение ({about}) в {target} могло не дойти (бот остановился посреди запроса). Проверьте канал; если его нет: `wog notifications retry {id}`.",
+        "en": "❓ The message for {about} to {target} may not have been posted (the bot stopped mid-request). Check the channel; if it is missing: `wog notifications retry {id}`.",
+    },
     # Twitch alerts (the bot's watcher)
     "twitch_live": {"ru": "🔴 {name} в эфире: {url}", "en": "🔴 {name} is live: {url}"},
     "twitch_clip": {"ru": "🎬 {title} — {url}", "en": "🎬 {title} — {url}"},
@@ -248,3 +282,8 @@ class Catalogue:
         still names it (the site may add types; OCAP communities have their own)."""
         labels = VEHICLE_LABELS.get(code)
         return labels[self.lang] if labels else self("vehicle_other", code=code)
+
+
+def operator_text(key: str, **values: object) -> str:
+    """An operator alert in the configured language (``WOG_LANGUAGE``)."""
+    return Catalogue()(key, **values)

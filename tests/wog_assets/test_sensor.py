@@ -297,6 +297,7 @@ def test_the_admin_is_told_once_when_the_site_stays_down_and_when_it_is_back(
 ) -> None:  # fmt: skip
     monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
     monkeypatch.setenv("WOG_SITE_DOWN_ALERT_S", "600")
+    monkeypatch.setenv("WOG_LANGUAGE", "en")  # operator alerts speak the configured language
     cursor = tick(instance, site, None).cursor
     site.fail(GAMES_LIST_PATH, Fault(status=503, times=-1))
     for _ in range(4):  # 0, 5, 10, 15 minutes down
@@ -321,7 +322,8 @@ def test_a_game_the_sensor_gives_up_on_alerts_the_admin(
     clock.now += 25 * 3600  # never succeeded within the retry window
     tick(instance, site, cursor)
     ((key, text),) = _alerts(engine)
-    assert key == "gave-up:3405" and "giving up" in text and "wog announce 3405" in text
+    assert key == "gave-up:3405" and "wog announce 3405" in text
+    assert text.startswith("⚠️ Сенсор сдался на игре 3405 после")  # WOG_LANGUAGE's default, ru
 
 
 def test_a_redesigned_list_page_alerts_once(
@@ -368,4 +370,5 @@ def test_a_failed_new_game_run_alerts_the_admin_with_a_link(
         alert_on_failed_game_runs(context)  # evaluated again: still one alert
     ((key, text),) = _alerts(engine)
     assert key == f"run-failed:{result.run_id}"
-    assert "game 3403" in text and f"http://dagster.example:3000/runs/{result.run_id}" in text
+    assert text.startswith("❌ Запуск для игры 3403 завершился ошибкой: ")
+    assert f"http://dagster.example:3000/runs/{result.run_id}" in text

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from wog_assets.defs.resources import WarehouseResource
 from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
 from wog_core import settings
+from wog_report.catalogue import operator_text as T
 from wog_warehouse.queue import enqueue_alert
 
 ALERTED_TRIGGERS = ("new", "announce", "quiet")
@@ -60,10 +61,7 @@ def alert_on_failed_game_runs(
         reason = step_failures[0].strip()
     if RETRYING in reason:
         return
-    what = f"game {run.tags[REPLAY_TAG]}" if REPLAY_TAG in run.tags else f"a {trigger} run"
+    what = T("alert_game", replay=run.tags[REPLAY_TAG]) if REPLAY_TAG in run.tags else trigger
     first_line = reason.splitlines()[0][:300]
-    alert(
-        warehouse.engine,
-        f"run-failed:{run.run_id}",
-        f"❌ The run for {what} failed: {first_line}\n{run_url(run.run_id)}",
-    )
+    text = T("alert_run_failed", what=what, error=first_line, url=run_url(run.run_id))
+    alert(warehouse.engine, f"run-failed:{run.run_id}", text)

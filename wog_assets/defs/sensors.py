@@ -39,6 +39,7 @@ from wog_core import settings
 from wog_core.clock import SITE_TIMEZONE
 from wog_core.models import GameListing, GamePage
 from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
+from wog_report.catalogue import operator_text as T
 
 RETRY_BACKOFF_CAP_S = 30 * 60
 SUCCESS = dg.DagsterRunStatus.SUCCESS
@@ -156,7 +157,7 @@ def evaluate_new_replays(
     except ReplayParseError as exc:
         # A page that no longer matches the parser is never "no new games".
         message = f"the games list no longer matches the parser: {exc}"
-        alert(warehouse.engine, parser_key("list", exc.detail), f"🧩 {message}")
+        alert(warehouse.engine, parser_key("list", exc.detail), T("alert_list_unparsed", error=exc))
         raise dg.Failure(message) from None
     except SourceError as exc:
         return _site_down(context, warehouse, cursor, now, exc, pipeline.site_down_alert_s)
@@ -210,7 +211,8 @@ def evaluate_new_replays(
                     "re-run it from the UI or `wog announce " + key + "`"
                 )
                 context.log.warning(message)
-                alert(warehouse.engine, f"gave-up:{key}", f"⚠️ The sensor gave up on {message}")
+                text = T("alert_gave_up", replay=key, tries=state["tries"])
+                alert(warehouse.engine, f"gave-up:{key}", text)
                 del watch[key]
                 continue
         if budget == 0:
@@ -262,7 +264,7 @@ def _site_down(
         alert(
             warehouse.engine,
             f"site-down:{int(since)}",
-            f"🔴 The stats site has been unreachable for {minutes:.0f} min: {exc}",
+            T("alert_site_down", minutes=f"{minutes:.0f}", error=exc),
         )
         cursor["down_alerted"] = True
     return dg.SensorResult(
@@ -275,7 +277,7 @@ def _site_back(warehouse: WarehouseResource, cursor: dict) -> None:
     """The site answers again: if the admin was told it was down, tell them it is back."""
     since = cursor.pop("down_since", None)
     if cursor.pop("down_alerted", False) and since is not None:
-        alert(warehouse.engine, f"site-up:{int(since)}", "🟢 The stats site is reachable again.")
+        alert(warehouse.engine, f"site-up:{int(since)}", T("alert_site_up"))
 
 
 def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
