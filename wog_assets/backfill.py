@@ -25,6 +25,7 @@ from wog_assets.recovery import heal_dead_runs, process_tags, wait_for_pool
 from wog_assets.tags import BACKFILL_TAG, RANGE_END, RANGE_START
 from wog_core.logs import VERBOSE
 from wog_warehouse.replays import loaded_ids
+from wog_warehouse.sources import source_of_replay
 
 DEFAULT_WAIT_TIMEOUT_S = 600.0  # how long a backfill waits for the site pool before giving up
 
@@ -288,19 +289,6 @@ def announce(
     if not result.success:
         raise AnnounceFailed(f"replay {replay_id} could not be announced: {failure_text(result)}")
     return result.run_id
-
-
-def source_of_replay(engine: sa.Engine, replay_id: int) -> tuple[str, str] | None:
-    """(source, its own id) of an OCAP source's game; None for WOG ids."""
-    from dbschema import tables as t
-
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(t.source_replays.c.source, t.source_replays.c.external_id).where(
-                t.source_replays.c.replay_id == replay_id
-            )
-        ).first()
-    return (row.source, row.external_id) if row else None
 
 
 def _announce_source_game(

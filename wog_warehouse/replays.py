@@ -349,6 +349,12 @@ def top_killers(
     ]
 
 
+def game_count(engine: Engine) -> int:
+    """How many games the warehouse holds (every source)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(t.games)).scalar_one()
+
+
 def directory_size(engine: Engine) -> int:
     """How many players the directory knows."""
     with engine.connect() as conn:

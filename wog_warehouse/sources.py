@@ -127,3 +127,14 @@ def player_ids_for(conn: Connection, source: str, names: list[str]) -> dict[str,
             )
         }
     return known
+
+
+def source_of_replay(engine: Engine, replay_id: int) -> tuple[str, str] | None:
+    """(source, its own id) of an OCAP source's game; None for WOG ids."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(t.source_replays.c.source, t.source_replays.c.external_id).where(
+                t.source_replays.c.replay_id == replay_id
+            )
+        ).first()
+    return (row.source, row.external_id) if row else None

@@ -26,6 +26,8 @@ period tables are redone for what is stale, or rebuilt in full.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -383,6 +385,15 @@ WITH tops AS (  -- each period's record kills in one game and longest kill
 INSERT INTO nominations (source, period, award, player_id, value, replay_id)
 SELECT source, period, award, player_id, value, replay_id FROM winners
 """
+
+
+def stale_marks(engine: Engine) -> list[tuple[str, dt.datetime]]:
+    """The periods waiting for a refresh, each with when it was marked stale."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT key, marked_at FROM stats_stale WHERE kind = 'period'")
+        ).all()
+    return [(key, marked) for key, marked in rows]
 
 
 def stale_periods(conn: Connection | Engine) -> list[str]:

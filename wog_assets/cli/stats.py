@@ -200,13 +200,11 @@ def demo_history_cmd(games: int, players: int, append: bool) -> None:
     """
     import time
 
-    import sqlalchemy as sa
-
     from wog_assets.demo.history import build_history
+    from wog_warehouse.replays import game_count
 
     warehouse = engine()
-    with warehouse.connect() as conn:
-        existing = conn.scalar(sa.text("SELECT count(*) FROM games"))
+    existing = game_count(warehouse)
     if existing and not append:
         raise click.ClickException(
             f"the warehouse already has {existing} games; give --append to add generated ones"

@@ -33,7 +33,12 @@ from wog_assets.tags import TRIGGER_TAG
 from wog_core import settings as wog_settings
 from wog_core.clock import SITE_TIMEZONE_NAME, week_of
 from wog_report.catalogue import Catalogue
-from wog_warehouse.stats import refresh_careers, refresh_game_stats, refresh_leaderboards
+from wog_warehouse.stats import (
+    refresh_careers,
+    refresh_game_stats,
+    refresh_leaderboards,
+    stale_marks,
+)
 
 if TYPE_CHECKING:  # what define_asset_job returns; not exported by dagster itself
     from dagster._core.definitions.unresolved_asset_job_definition import (
@@ -269,10 +274,7 @@ def _schedule(kind: str, job: "UnresolvedAssetJobDefinition") -> dg.ScheduleDefi
 def stale_ranges(engine: sa.Engine) -> dict[str, tuple[str, str, str]]:
     """For each kind with stale periods: (first key, last key, marked) — the ranged run that
     brings them current, clamped to the partitions (``marked`` identifies this state)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text("SELECT key, marked_at FROM stats_stale WHERE kind = 'period'")
-        ).all()
+    rows = stale_marks(engine)
     now = dt.datetime.now(dt.UTC)
     found: dict[str, tuple[str, str, str]] = {}
     for kind, definition in PERIODS.items():
