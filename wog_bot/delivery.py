@@ -281,22 +281,21 @@ class Dispatcher:
         targets = self.settings.admin_targets
         await asyncio.to_thread(queue.enqueue_alert, self.engine, key, text, targets)
 
-    async def _alert_failed(self, claimed: queue.Claimed, error: str) -> None:
+    async def _alert_failed(
+        self, claimed: queue.Claimed, error: str, *, unknown: bool = False
+    ) -> None:
+        """Note a row given up (failed for good, or unknown) and tell the admin once."""
+        status = "unknown: " if unknown else ""
         self.given_up.append(
-            f"notification {claimed.id} ({claimed.about} → {claimed.target}): {error}"
+            f"notification {claimed.id} ({claimed.about} → {claimed.target}): {status}{error}"
         )
         if claimed.is_alert:
             return  # an alert that cannot be posted is logged, never alerted about again
-        await self._alert(
-            f"failed:{claimed.id}",
-            self.t(
-                "alert_failed",
-                about=claimed.about,
-                target=claimed.target,
-                error=error,
-                id=claimed.id,
-            ),
+        kind = "unknown" if unknown else "failed"
+        text = self.t(
+            f"alert_{kind}", about=claimed.about, target=claimed.target, error=error, id=claimed.id
         )
+        await self._alert(f"{kind}:{claimed.id}", text)
 
     async def deliver_due(self, stop: asyncio.Event | None = None) -> int:
         """Deliver every row that is due now (until ``stop``); returns how many were handled."""
@@ -321,20 +320,8 @@ class Dispatcher:
                     "if it is missing"
                 )
                 await asyncio.to_thread(queue.mark_unknown, self.engine, claimed, error)
-                self.given_up.append(
-                    f"notification {claimed.id} ({claimed.about} → {claimed.target}): unknown: {error}"
-                )
                 log.error("notification %s (%s): %s", claimed.id, claimed.about, error)
-                if not claimed.is_alert:
-                    await self._alert(
-                        f"unknown:{claimed.id}",
-                        self.t(
-                            "alert_unknown",
-                            about=claimed.about,
-                            target=claimed.target,
-                            id=claimed.id,
-                        ),
-                    )
+                await self._alert_failed(claimed, error, unknown=True)
                 continue
             except Exception as exc:
                 log.warning(
