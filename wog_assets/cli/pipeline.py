@@ -352,13 +352,16 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
             pass
         if stop.is_set():
             click.echo("stopping…")
+            if bot is not None:  # it stops (finishing a post in flight) while Dagster does
+                bot.terminate()
             _stop_dagster(proc, instance)
         code = proc.wait()
     finally:
         for sig in STOP_SIGNALS:  # repeated Ctrl-C must not cut the clean-up short
             signal.signal(sig, signal.SIG_IGN)
         if bot is not None:
-            bot.terminate()
+            if not stop.is_set():  # (on a stop it was asked first, in parallel with Dagster)
+                bot.terminate()
             try:
                 bot.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -416,7 +419,7 @@ def _stop_dagster(proc: subprocess.Popen, instance: DagsterInstance | None) -> N
     with contextlib.suppress(ProcessLookupError):
         proc.terminate()
     with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=6)
+        proc.wait(timeout=4)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # its session: code servers, stray run processes
     click.echo("stopped Dagster (webserver, daemon, code server)")
