@@ -17,8 +17,11 @@ COPY wog_core ./wog_core
 COPY dbschema ./dbschema
 COPY wog_warehouse ./wog_warehouse
 COPY wog_report ./wog_report
+COPY wog_sources ./wog_sources
 COPY wog_assets ./wog_assets
 COPY wog_bot ./wog_bot
+COPY wog_cli ./wog_cli
+COPY wog_fakes ./wog_fakes
 RUN uv sync --frozen --no-dev --no-editable
 
 # --- runtime: no compilers, no uv, a non-root user ------------------------------------------

@@ -46,14 +46,14 @@ def main() -> None:
     from wog_assets.backfill import run_backfill
     from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
     from wog_assets.defs.selection import replay_assets
-    from wog_assets.demo.fake_site import FakeSite
-    from wog_assets.demo.generator import generate_games
     from wog_assets.instance import DAGSTER_YAML
-    from wog_assets.source.client import SiteClient, SourceSettings
-    from wog_assets.source.parse import parse_game_page, parse_replay_json
     from wog_core.models import combine
+    from wog_fakes.fake_site import FakeSite
+    from wog_fakes.generator import generate_games
     from wog_report.build import build_message
     from wog_report.summary import summarize
+    from wog_sources.client import SiteClient, SourceSettings
+    from wog_sources.parse import parse_game_page, parse_replay_json
     from wog_warehouse.raw import load_raw, store_game_page, store_replay_json
     from wog_warehouse.replays import load_replay, refresh_player_directory, write_replay
 
@@ -145,9 +145,9 @@ def _raw_costs(engine, viewer_mb: float, count: int) -> None:  # type: ignore[no
     import datetime as dt
     import hashlib
 
-    from wog_assets.demo.generator import GameOptions, generate_game
-    from wog_assets.source.parse import parse_replay_json
     from wog_core.models import Fetched
+    from wog_fakes.generator import GameOptions, generate_game
+    from wog_sources.parse import parse_replay_json
     from wog_warehouse.raw import ZSTD_LEVEL, store_replay_json
 
     options = GameOptions(players=150, frags=200, viewer_bytes=int(viewer_mb * 2**20))
@@ -155,7 +155,7 @@ def _raw_costs(engine, viewer_mb: float, count: int) -> None:  # type: ignore[no
     size = sum(len(b) for b in bodies) / count / 2**20
     costs: dict[str, float] = {}
     # Before: zstd 3, SHA-256 taken when storing. Now: zstd 1 on every core, SHA-256 taken by the
-    # client while the body streams in (wog_assets.source.client) — timed here on its own.
+    # client while the body streams in (wog_sources.client) — timed here on its own.
     started = time.perf_counter()
     digests = [hashlib.sha256(b).hexdigest() for b in bodies]
     hashing = (time.perf_counter() - started) / count

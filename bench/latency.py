@@ -30,10 +30,10 @@ def main() -> None:
 
     from dbschema.connection import temporary_server
     from dbschema.migrate import upgrade
-    from tests.fakes.discord import BOT_TOKEN, FakeDiscord
-    from wog_assets.demo.generator import GameOptions, generate_game
     from wog_bot.delivery import ChannelSender, Dispatcher, Senders
     from wog_core.settings import BotSettings
+    from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+    from wog_fakes.generator import GameOptions, generate_game
     from wog_report.build import build_message, to_payload
     from wog_report.summary import summarize
     from wog_warehouse.queue import enqueue

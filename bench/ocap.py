@@ -33,7 +33,7 @@ def _child(kind: str, path: str) -> None:
     """Run one measurement in this process and print it as JSON."""
     import tracemalloc
 
-    from wog_assets.source.ocap import decode_recording
+    from wog_sources.ocap import decode_recording
 
     body = Path(path).read_bytes()
     if body[:2] == b"\x1f\x8b":

@@ -35,7 +35,7 @@ def _rss_now_kb() -> int:
 
 def child(kind: str, path: str) -> None:
     # Both children load the same modules first, so their baselines match.
-    from wog_assets.source.parse import parse_replay_json
+    from wog_sources.parse import parse_replay_json
 
     parse_replay_json(b'{"players":{}}')
     json.loads(b'{"players":{}}')
@@ -76,7 +76,7 @@ def main() -> None:
         child(*args.child)
         return
 
-    from wog_assets.demo.generator import GameOptions, generate_game
+    from wog_fakes.generator import GameOptions, generate_game
 
     with tempfile.TemporaryDirectory() as tmp:
         fixtures = {

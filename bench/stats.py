@@ -1,6 +1,6 @@
 """Benchmark: career statistics at 10,000 games of history.
 
-Builds a generated history in a private Postgres (``wog_assets.demo.history``, the same builder
+Builds a generated history in a private Postgres (``wog_fakes.history``, the same builder
 as ``wog demo-history``: ~150 players and ~200 frags a game, regulars playing far more than
 newcomers, three games a day) and measures, against the targets of the statistics:
 
@@ -43,9 +43,9 @@ def main() -> None:
 
     from dbschema.connection import temporary_server
     from dbschema.migrate import upgrade
-    from wog_assets.demo.history import build_history
     from wog_bot import store
     from wog_core.clock import week_of
+    from wog_fakes.history import build_history
     from wog_warehouse.replays import refresh_player_directory
     from wog_warehouse.stats import (
         all_periods,

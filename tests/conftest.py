@@ -110,7 +110,7 @@ def run_wog(
 ) -> subprocess.CompletedProcess[str]:
     """Run the ``wog`` command as a user would, in its own process."""
     return subprocess.run(
-        [sys.executable, "-m", "wog_assets.cli", *args],
+        [sys.executable, "-m", "wog_cli", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,

@@ -1,10 +1,10 @@
 """Package boundaries from DESIGN.md and the layout in the README, checked on the source.
 
-Layers, lowest first: ``wog_core`` → ``dbschema`` → ``wog_warehouse`` → ``wog_report`` →
-``wog_assets`` and ``wog_bot``. A package imports only from the layers below it (and itself);
-the bot builds its messages with ``wog_report`` and imports nothing of ``wog_assets`` (the
-Dagster code location and the CLI), and nothing but the CLI's launcher imports the bot. The
-pure modules never load Dagster.
+Layers, lowest first: ``wog_core`` → ``dbschema`` → ``wog_warehouse`` → ``wog_sources`` and
+``wog_report`` → ``wog_assets`` (Dagster) and ``wog_bot`` → ``wog_cli``; ``wog_fakes`` (the
+stand-ins) sits beside the CLI. A package imports only from the layers below it (and itself);
+the bot builds its messages with ``wog_report`` and imports nothing of ``wog_assets``, and
+nothing but the CLI imports the bot. The pure packages never load Dagster.
 """
 
 from __future__ import annotations
@@ -17,19 +17,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("wog_core", "dbschema", "wog_warehouse", "wog_report", "wog_assets", "wog_bot")
+PACKAGES = (
+    "wog_core",
+    "dbschema",
+    "wog_warehouse",
+    "wog_sources",
+    "wog_report",
+    "wog_assets",
+    "wog_bot",
+    "wog_fakes",
+    "wog_cli",
+)
+_PURE_BELOW = {"wog_core", "dbschema", "wog_warehouse", "wog_sources", "wog_report"}
 
 # What each package may import of ours (besides itself).
 ALLOWED = {
     "wog_core": set(),
     "dbschema": {"wog_core"},
     "wog_warehouse": {"wog_core", "dbschema"},
+    "wog_sources": {"wog_core"},
     "wog_report": {"wog_core", "dbschema", "wog_warehouse"},
-    "wog_assets": {"wog_core", "dbschema", "wog_warehouse", "wog_report"},
+    "wog_assets": _PURE_BELOW,
     "wog_bot": {"wog_core", "dbschema", "wog_warehouse", "wog_report"},
+    "wog_fakes": {"wog_core", "dbschema", "wog_warehouse", "wog_sources", "wog_report"},
+    "wog_cli": {*_PURE_BELOW, "wog_assets", "wog_bot", "wog_fakes"},
 }
 # Only the command line starts the bot.
-BOT_IMPORTERS = ("wog_assets.cli",)
+BOT_IMPORTERS = ("wog_cli",)
 
 PURE = [
     "wog_core",
@@ -40,14 +54,17 @@ PURE = [
     "wog_warehouse.raw",
     "wog_warehouse.quality",
     "wog_assets",
-    "wog_assets.source.parse",
-    "wog_assets.source.client",
+    "wog_sources",
+    "wog_sources.parse",
+    "wog_sources.client",
+    "wog_sources.ocap",
+    "wog_sources.ocap_sources",
     "wog_report",
     "wog_report.summary",
     "wog_report.build",
     "wog_report.chart",
     "wog_report.digest",
-    "wog_assets.cli",
+    "wog_cli",
     "dbschema",
     "wog_bot.app",
     "wog_bot.delivery",
@@ -113,7 +130,7 @@ def test_only_the_settings_and_launchers_read_the_environment() -> None:
         m for m, p in MODULES if _attribute_uses(p, "environ") or _attribute_uses(p, "getenv")
     }
     # wog_core.settings reads everything; `wog dev` passes the environment on to Dagster.
-    assert readers <= {"wog_core.settings", "wog_assets.cli.pipeline"}, readers
+    assert readers <= {"wog_core.settings", "wog_cli.pipeline"}, readers
     assert len(readers) <= 4
 
 

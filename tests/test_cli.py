@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from click.testing import CliRunner
 
-from wog_assets.cli import main
+from wog_cli import main
 
 
 def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -37,7 +37,7 @@ def test_top_level_help_lists_the_commands() -> None:
 
 
 def _write_game(tmp_path, replay_id: int = 3413):  # type: ignore[no-untyped-def]
-    from wog_assets.demo.generator import generate_game
+    from wog_fakes.generator import generate_game
 
     game = generate_game(replay_id, seed=11)
     page = tmp_path / f"{replay_id}.html"
@@ -72,7 +72,7 @@ def test_parse_exits_2_with_one_line_for_a_missing_row(tmp_path) -> None:  # typ
 
 
 def test_parse_exits_2_for_the_sites_error_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from wog_assets.demo.generator import ERROR_PAGE_HTML
+    from wog_fakes.generator import ERROR_PAGE_HTML
 
     _, page, replay = _write_game(tmp_path)
     page.write_text(ERROR_PAGE_HTML, encoding="utf-8")
@@ -84,8 +84,8 @@ def test_parse_exits_2_for_the_sites_error_page(tmp_path) -> None:  # type: igno
 def test_parse_by_id_fetches_from_the_site(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from wog_assets.demo.fake_site import FakeSite
-    from wog_assets.demo.generator import generate_game
+    from wog_fakes.fake_site import FakeSite
+    from wog_fakes.generator import generate_game
 
     game = generate_game(3420, seed=1)
     with FakeSite() as site:

@@ -10,7 +10,7 @@ import click
 import pytest
 import yaml
 
-from wog_assets.cli import main
+from wog_cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

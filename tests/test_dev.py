@@ -75,7 +75,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     out = log.open("w")
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wog_assets.cli", "dev", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "wog_cli", "dev", "--demo", "--port", str(port)],
         env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     demo = Demo(proc, log, tmp / "data", env, f"http://127.0.0.1:{port}", started)

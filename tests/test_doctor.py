@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_wog
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord
-from tests.fakes.twitch import CLIENT_ID, CLIENT_SECRET, FakeTwitch
-from wog_assets.demo.fake_site import FakeSite, Fault, game_path
-from wog_assets.demo.generator import generate_games
+from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+from wog_fakes.fake_site import FakeSite, Fault, game_path
+from wog_fakes.generator import generate_games
+from wog_fakes.twitch import CLIENT_ID, CLIENT_SECRET, FakeTwitch
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_an_incomplete_permission_answer_is_reported_not_a_crash(
     fakes,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    from wog_assets.cli import doctor
+    from wog_cli import doctor
 
     monkeypatch.setenv("WOG_DATABASE_URL", db_url)
     for name, value in _env(db_url, tmp_path, *fakes).items():

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.conftest import new_database, run_wog
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import GameOptions, generate_game
+from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import GameOptions, generate_game
 
 pytestmark = pytest.mark.slow  # a WRTD-ETL history moved over with the bot (~40 s)
 

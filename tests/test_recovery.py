@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT, new_database, run_wog
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import GameOptions, generate_games
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import GameOptions, generate_games
 
 pytestmark = pytest.mark.slow  # kills processes and Postgres mid-run (~2 min)
 
@@ -29,7 +29,7 @@ RANGE = ["backfill", "--from", str(FIRST), "--to", str(FIRST + COUNT - 1), "--ba
 
 def _start_backfill(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "wog_assets.cli", *RANGE],
+        [sys.executable, "-m", "wog_cli", *RANGE],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT, new_database, run_wog
-from tests.fakes.discord import FakeDiscord
-from tests.fakes.twitch import CLIENT_ID, FakeTwitch
 from tests.wog_bot.conftest import queue_game
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import GameOptions, generate_games
+from wog_fakes.discord import FakeDiscord
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import GameOptions, generate_games
+from wog_fakes.twitch import CLIENT_ID, FakeTwitch
 
 pytestmark = pytest.mark.slow  # every command at DEBUG (~1 min)
 
@@ -106,7 +106,7 @@ def test_no_secret_in_any_output_at_debug(
         # The bot through the webhook, Twitch on, at DEBUG, until SIGTERM.
         queue_game(engine, 4242, ["webhook:333"], chart=True)
         bot = subprocess.Popen(
-            [sys.executable, "-m", "wog_assets.cli", "-v", "bot", "-v", "--webhook", webhook],
+            [sys.executable, "-m", "wog_cli", "-v", "bot", "-v", "--webhook", webhook],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,

@@ -28,9 +28,9 @@ from sqlalchemy.engine import make_url
 
 from dbschema.migrate import upgrade
 from tests.conftest import drop_database, new_database
-from tests.fakes.discord import FakeDiscord
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import GameOptions, generate_game
+from wog_fakes.discord import FakeDiscord
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import GameOptions, generate_game
 
 pytestmark = pytest.mark.slow  # the deployed topology end to end (~2 min)
 

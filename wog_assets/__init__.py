@@ -1,6 +1,5 @@
-"""WOG replay platform: the stats-site and OCAP sources, and the Dagster code location.
-
-Importing this package must not import Dagster: the CLI uses the pure source modules
-(``wog_assets.source``) without loading it. Summaries and messages live in ``wog_report``.
-The Dagster code location is ``wog_assets.definitions``.
+"""The Dagster code location (``wog_assets.definitions``): the replay chain every source goes
+through, the statistics and digests, and the run-level helpers the CLI drives (backfill,
+recovery). The sources (``wog_sources``), summaries and messages (``wog_report``) and the
+warehouse (``wog_warehouse``) are pure packages it builds on; the CLI is ``wog_cli``.
 """

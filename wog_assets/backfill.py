@@ -25,7 +25,7 @@ from wog_assets.recovery import heal_dead_runs, process_tags, wait_for_pool
 from wog_assets.tags import BACKFILL_TAG, RANGE_END, RANGE_START
 from wog_core.logs import VERBOSE
 from wog_warehouse.replays import loaded_ids
-from wog_warehouse.sources import source_of_replay
+from wog_warehouse.sources import replay_ids_for, source_of_replay
 
 DEFAULT_WAIT_TIMEOUT_S = 600.0  # how long a backfill waits for the site pool before giving up
 
@@ -294,17 +294,13 @@ def announce(
 def _announce_source_game(
     defs: dg.Definitions, instance: dg.DagsterInstance, replay_id: int, source: str, key: str
 ) -> str:
-    from wog_assets.defs.ocap import job_name, partitions_for, source_of
     from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
 
-    ocap = source_of(source)
-    partitions = partitions_for(ocap)
-    if key not in set(instance.get_dynamic_partitions(partitions.name)):
-        instance.add_dynamic_partitions(partitions.name, [key])
-    result = defs.resolve_job_def(job_name(ocap)).execute_in_process(
+    register_partitions(instance, [replay_id])
+    result = defs.resolve_job_def(f"ingest_{source}").execute_in_process(
         instance=instance,
-        partition_key=key,
-        asset_selection=[dg.AssetKey([source, "notifications"])],
+        partition_key=str(replay_id),
+        asset_selection=[dg.AssetKey("notifications")],
         tags={TRIGGER_TAG: "announce", REPLAY_TAG: f"{source}/{key}", **process_tags()},
         raise_on_error=False,
         run_config=quiet(),
@@ -317,6 +313,7 @@ def _announce_source_game(
 def run_source_backfill(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
+    engine: sa.Engine,
     source_name: str,
     *,
     batch: int,
@@ -325,26 +322,27 @@ def run_source_backfill(
 ) -> BackfillReport:
     """Load an OCAP source's recordings (every one it lists, or ``keys``) in batched runs of
     its ``ingest_<source>`` job; nothing is announced. Returns what happened."""
-    from wog_assets.defs.ocap import job_name, partitions_for, source_of
-    from wog_assets.source.ocap_sources import open_source
     from wog_core import settings as wog_settings
+    from wog_sources.ocap_sources import OcapReplaySource
+    from wog_sources.registry import replay_sources
 
-    source = source_of(source_name)
+    source = replay_sources(wog_settings.current()).get(source_name)
+    if not isinstance(source, OcapReplaySource):
+        raise KeyError(f"source {source_name!r} is not in WOG_SOURCES_FILE")
     if keys is None:
-        with open_source(source, wog_settings.current().source) as client:
+        with source.open() as client:
             keys = [op.id for op in client.list_operations()]
-    partitions = partitions_for(source)
-    known = set(instance.get_dynamic_partitions(partitions.name))
-    new = [k for k in dict.fromkeys(keys) if k not in known]
-    if new:
-        instance.add_dynamic_partitions(partitions.name, new)
+    keys = list(dict.fromkeys(keys))
+    ids = replay_ids_for(engine, source.name, source.kind, source.location, keys)
+    rids = sorted(ids.values())
+    register_partitions(instance, rids)
     report = BackfillReport(
         backfill_id=f"wog-{source_name}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
     )
-    job = defs.resolve_job_def(job_name(source))
+    job = defs.resolve_job_def(f"ingest_{source_name}")
     heal_dead_runs(instance, say)
-    order = instance.get_dynamic_partitions(partitions.name)
-    for keys_batch in contiguous_batches(order, keys, batch):
+    order = instance.get_dynamic_partitions(replays_partitions.name)
+    for keys_batch in contiguous_batches(order, [str(r) for r in rids], batch):
         tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
         if len(keys_batch) == 1:
             run = {"partition_key": keys_batch[0]}

@@ -138,3 +138,32 @@ def source_of_replay(engine: Engine, replay_id: int) -> tuple[str, str] | None:
             )
         ).first()
     return (row.source, row.external_id) if row else None
+
+
+def sources_of(engine: Engine, replay_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(source, its own id) of each of ``replay_ids``: an OCAP source's games as registered,
+    every other id the WOG site's (its own id is the replay id)."""
+    found = {rid: (WOG, str(rid)) for rid in replay_ids}
+    if not replay_ids:
+        return found
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                t.source_replays.c.replay_id,
+                t.source_replays.c.source,
+                t.source_replays.c.external_id,
+            ).where(t.source_replays.c.replay_id.in_(replay_ids))
+        )
+        for row in rows:
+            found[int(row.replay_id)] = (row.source, row.external_id)
+    return found
+
+
+def replay_ids_for(
+    engine: Engine, source: str, kind: str, location: str, keys: list[str]
+) -> dict[str, int]:
+    """The warehouse ids of a source's games by their own ids, registering the source and
+    allocating ids the first time (idempotent)."""
+    register_source(engine, source, kind, location)
+    with engine.begin() as conn:
+        return {key: replay_id_for(conn, source, key) for key in keys}

@@ -29,10 +29,10 @@ from tests.compose.engine import (
     ensure_compose,
     start_engine,
 )
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import GameOptions, generate_game
-from wog_assets.demo.live import DEMO_CHANNEL_ID
+from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import GameOptions, generate_game
+from wog_fakes.live import DEMO_CHANNEL_ID
 
 pytestmark = pytest.mark.compose
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from wog_assets.defs.partitions import replays_partitions
-from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.resources import PipelineResource, StatsSiteResource, WarehouseResource
 from wog_assets.defs.selection import replay_assets
 
 
@@ -13,6 +13,7 @@ def resources(site_url: str, db_url: str) -> dict:
     return {
         "site": StatsSiteResource(base_url=site_url, min_request_interval=0.0, max_retries=1),
         "warehouse": WarehouseResource(database_url=db_url),
+        "pipeline": PipelineResource(),
     }
 
 

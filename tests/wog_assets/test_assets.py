@@ -14,10 +14,10 @@ from tests.wog_assets.dagster_helpers import resources, run_replays
 from wog_assets.backfill import plan_batches, register_partitions, run_backfill
 from wog_assets.defs.assets import warehouse_tables
 from wog_assets.defs.selection import replay_assets
-from wog_assets.demo.fake_site import FakeSite, game_path, json_path
-from wog_assets.demo.generator import GeneratedGame, generate_games
 from wog_core.models import Commander, Replay
 from wog_core.sides import SIDE_CODES
+from wog_fakes.fake_site import FakeSite, game_path, json_path
+from wog_fakes.generator import GeneratedGame, generate_games
 from wog_warehouse.replays import RowRejected, write_replay
 
 GAMES = generate_games(3400, 6, seed=21)
@@ -221,7 +221,7 @@ def test_reparsing_reads_stored_bodies_and_never_the_site(
     assert run_replays(instance, [3400], site.url, db_url).success
     requests_before = len(site.requests)
 
-    import wog_assets.source.replay as assets_module
+    import wog_sources.replay as assets_module
 
     real_parse = assets_module.parse_game_page
 
@@ -309,7 +309,7 @@ def test_the_sites_inconsistencies_warn_and_the_game_is_still_announced(
 ) -> None:
     """A commander not on their side, a killer not in the player list, side counts that do not
     add up to the active players (59 + 64 + 1 against 121, as seen on a real game)."""
-    from wog_assets.demo.generator import render_game_page, render_replay_json
+    from wog_fakes.generator import render_game_page, render_replay_json
 
     monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "111")
     truth = GAMES[3].replay
@@ -351,7 +351,7 @@ def test_a_game_without_players_is_not_announced(
     db_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from wog_assets.demo.generator import render_game_page, render_replay_json
+    from wog_fakes.generator import render_game_page, render_replay_json
 
     monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "111")
     truth = GAMES[2].replay

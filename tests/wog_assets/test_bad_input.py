@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from tests.wog_assets.dagster_helpers import resources
 from wog_assets.backfill import run_backfill
 from wog_assets.defs.selection import replay_assets
-from wog_assets.demo.fake_site import FakeSite, Fault, json_path
-from wog_assets.demo.generator import GameOptions, GeneratedGame, generate_game
+from wog_fakes.fake_site import FakeSite, Fault, json_path
+from wog_fakes.generator import GameOptions, GeneratedGame, generate_game
 
 FIRST = 6000
 HUGE = 10**20

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from wog_assets.demo.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path, json_path
-from wog_assets.demo.generator import GameOptions, generate_game
-from wog_assets.source.client import USER_AGENT, SiteClient, SourceSettings
-from wog_assets.source.errors import ReplayNotFound, ResponseTooLarge, SourceUnavailable
 from wog_core.models import GameListing
+from wog_fakes.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path, json_path
+from wog_fakes.generator import GameOptions, generate_game
+from wog_sources.client import USER_AGENT, SiteClient, SourceSettings
+from wog_sources.errors import ReplayNotFound, ResponseTooLarge, SourceUnavailable
 
 GAME = generate_game(3413, seed=5)
 
@@ -151,8 +151,8 @@ def test_json_that_appears_later(site: FakeSite) -> None:
 
 
 def test_truncated_json_is_fetched_as_is_for_the_parser_to_reject(site: FakeSite) -> None:
-    from wog_assets.source.errors import ReplayParseError
-    from wog_assets.source.parse import parse_replay_json
+    from wog_sources.errors import ReplayParseError
+    from wog_sources.parse import parse_replay_json
 
     site.fail(json_path(3413), Fault(body=GAME.replay_json[:1000]))
     with _client(site) as client:

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from tests.fakes.discord import FakeDiscord
 from tests.wog_bot.conftest import bot_settings
 from tests.wog_bot.conftest import discord as discord  # the fixture
 from tests.wog_warehouse.test_stats import HISTORY
@@ -24,6 +23,7 @@ from wog_assets.tags import RANGE_END, RANGE_START
 from wog_bot.app import run_once
 from wog_core import settings as wog_settings
 from wog_core.clock import SITE_TIMEZONE as MOSCOW
+from wog_fakes.discord import FakeDiscord
 from wog_warehouse.replays import refresh_player_directory, write_replay
 from wog_warehouse.stats import refresh_game_stats, stale_periods
 
@@ -166,7 +166,7 @@ def test_digests_reach_discord_once_and_can_be_posted_again(
 
     # wog announce --digest posts it again (the admin asked).
     monkeypatch.setenv("DAGSTER_HOME", instance.root_directory)
-    from wog_assets.cli import main
+    from wog_cli import main
 
     out = CliRunner().invoke(main, ["announce", "--digest", "2026-W10"])
     assert out.exit_code == 0, out.output

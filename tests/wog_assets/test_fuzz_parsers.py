@@ -20,10 +20,10 @@ from collections.abc import Callable
 import pytest
 
 from dbschema import tables as t
-from wog_assets.demo.generator import GameOptions, generate_game
-from wog_assets.source.errors import ReplayNotFound, ReplayParseError
-from wog_assets.source.parse import parse_games_list
-from wog_assets.source.replay import parse_replay
+from wog_fakes.generator import GameOptions, generate_game
+from wog_sources.errors import ReplayNotFound, ReplayParseError
+from wog_sources.parse import parse_games_list
+from wog_sources.replay import parse_replay
 from wog_warehouse.replays import RowRejected, check_rows, game_row
 
 pytestmark = pytest.mark.slow  # 20,000 mutated inputs (~20 s)
@@ -151,7 +151,7 @@ def test_every_mutated_input_parses_or_raises_the_parsers_own_error() -> None:
 
 
 def test_mutated_games_lists_parse_or_raise_the_parsers_own_error() -> None:
-    from wog_assets.demo.generator import render_games_list
+    from wog_fakes.generator import render_games_list
 
     rng = random.Random(SEED + 1)
     games = [generate_game(7100 + i, seed=i) for i in range(6)]

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from wog_assets.demo.history import build_history
+from wog_fakes.history import build_history
 
 
 def _one(engine: sa.Engine, sql: str) -> tuple:
@@ -59,7 +59,7 @@ def test_a_generated_history_looks_like_the_site_and_its_statistics_are_current(
 def test_the_command_refuses_a_warehouse_with_games_unless_appending(
     engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wog_assets.cli import main
+    from wog_cli import main
 
     first = CliRunner().invoke(main, ["demo-history", "--games", "5", "--players", "20"])
     assert first.exit_code == 0, first.output

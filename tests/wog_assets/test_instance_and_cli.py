@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import run_wog
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import generate_games
 from wog_assets.instance import prepare_dagster_home
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import generate_games
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,7 @@ def test_wog_backfill_command_fills_the_warehouse_and_reports_missing_ids(
             [
                 sys.executable,
                 "-m",
-                "wog_assets.cli",
+                "wog_cli",
                 "backfill",
                 "--from",
                 "7000",
@@ -192,7 +192,7 @@ def test_wog_backfill_names_a_held_game_and_loads_every_other_one_fully(
 ) -> None:
     import msgspec
 
-    from wog_assets.demo.generator import GeneratedGame, render_game_page, render_replay_json
+    from wog_fakes.generator import GeneratedGame, render_game_page, render_replay_json
 
     games = generate_games(5000, 10, seed=9)
     empty = msgspec.structs.replace(games[5].replay, players=[], frags=[])

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.wog_assets.dagster_helpers import run_replays
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import GameOptions, generate_game, generate_games
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import GameOptions, generate_game, generate_games
 
 GAMES = generate_games(3400, 3, seed=33)
 NEW = {"wog/trigger": "new", "wog/replay": "3400"}
@@ -114,7 +114,7 @@ def test_pending_rows_are_announced_with_notify(site, instance, engine, db_url) 
 def _publish_without_players(site: FakeSite, replay_id: int) -> None:
     import msgspec
 
-    from wog_assets.demo.generator import GeneratedGame, render_game_page, render_replay_json
+    from wog_fakes.generator import GeneratedGame, render_game_page, render_replay_json
 
     truth = generate_game(replay_id, seed=2, options=GameOptions(players=30)).replay
     empty = msgspec.structs.replace(truth, players=[], frags=[])
@@ -133,9 +133,12 @@ def test_a_game_failing_a_blocking_check_is_not_announced(site, instance, engine
 
 
 @pytest.mark.parametrize("announced", [False, True], ids=["quiet batch", "announced batch"])
-def test_one_held_game_does_not_strip_its_batch(site, instance, engine, db_url, announced) -> None:  # type: ignore[no-untyped-def]
+def test_one_held_game_does_not_strip_its_batch(
+    site, instance, engine, db_url, announced, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """A batch (a backfill range, a sensor quiet batch, or announced games together) with one
     game failing a blocking check: every other game goes through every step."""
+    monkeypatch.setenv("WOG_MIN_PLAYERS", "1")  # every generated game qualifies
     site.publish(*generate_games(3500, 5, seed=8))
     _publish_without_players(site, 3502)
     tags = {"wog/trigger": "new"} if announced else {}
@@ -177,7 +180,7 @@ def test_one_held_game_does_not_strip_its_batch(site, instance, engine, db_url, 
 def test_preview_renders_in_a_real_browser(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from wog_assets.cli import main
+    from wog_cli import main
 
     game = generate_game(3413, seed=1)
     page, replay, out = tmp_path / "g.html", tmp_path / "g.json", tmp_path / "preview.html"
@@ -200,3 +203,18 @@ def test_preview_renders_in_a_real_browser(tmp_path: Path) -> None:
         assert width == 800
         tab.screenshot(path=str(ARTIFACTS / "preview.png"), full_page=True)
     assert (ARTIFACTS / "preview.png").stat().st_size > 10_000
+
+
+def test_a_new_game_below_min_players_is_stored_suppressed(
+    site, instance, engine, db_url, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The source's announce policy holds in the chain, whichever way a run was started."""
+    (game,) = generate_games(3600, 1, seed=3)
+    site.publish(game)
+    players = game.replay.game.players_active
+    monkeypatch.setenv("WOG_MIN_PLAYERS", str(players + 1))
+    assert run_replays(instance, [3600], site.url, db_url, tags=NEW).success
+    assert {row[2] for row in _notifications(engine)} == {"suppressed"}
+    monkeypatch.setenv("WOG_MIN_PLAYERS", str(players))
+    assert run_replays(instance, [3600], site.url, db_url, tags=NEW).success
+    assert {row[2] for row in _notifications(engine)} == {"pending"}

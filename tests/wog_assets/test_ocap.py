@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wog_assets.source.errors import ReplayParseError, ResponseTooLarge
-from wog_assets.source.ocap import decode_recording, ended_at_from_name, uncompressed
 from wog_report import limits
 from wog_report.build import build_message
 from wog_report.catalogue import Catalogue
 from wog_report.summary import summarize, summary_contract
+from wog_sources.errors import ReplayParseError, ResponseTooLarge
+from wog_sources.ocap import decode_recording, ended_at_from_name, uncompressed
 
 SG = Path(__file__).parents[1] / "data" / "ocap" / "sg-zone"
 MANIFEST = json.loads((SG / "manifest.json").read_text())
@@ -297,7 +297,7 @@ def test_bad_recordings_fail_with_one_line_naming_what() -> None:
 
 
 def test_cli_parse_and_summary_read_a_recording(tmp_path: Path) -> None:
-    from wog_assets.cli import main
+    from wog_cli import main
 
     target = tmp_path / SERVED_AS["bytes/1779133881.ocap.gz"]  # plain name, gzip inside
     target.write_bytes((SG / "bytes/1779133881.ocap.gz").read_bytes())

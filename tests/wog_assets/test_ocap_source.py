@@ -14,8 +14,8 @@ from dbschema.migrate import downgrade, upgrade
 from dbschema.tables import SOURCE_BLOCK
 from wog_assets.backfill import run_source_backfill
 from wog_assets.definitions import build_definitions
-from wog_assets.demo.fake_ocap import FakeOcapServer, sg_zone_recordings
 from wog_core import settings as wog_settings
+from wog_fakes.fake_ocap import FakeOcapServer, sg_zone_recordings
 from wog_report import limits
 from wog_report.build import embeds_from_payload
 from wog_warehouse.quality import CHECKS, quality_problems
@@ -34,9 +34,9 @@ def _configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> Non
     monkeypatch.setenv("WOG_MIN_REQUEST_INTERVAL", "0")
 
 
-def _rows(engine: sa.Engine, sql: str) -> list[tuple]:
+def _rows(engine: sa.Engine, sql: str, **params: object) -> list[tuple]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql))]
+        return [tuple(r) for r in conn.execute(sa.text(sql), params)]
 
 
 @pytest.mark.slow  # ~30 s
@@ -50,7 +50,7 @@ def test_all_ninety_recordings_load_from_an_ocap_server(
     with FakeOcapServer.from_sg_zone(SG) as server:
         _configure(monkeypatch, tmp_path, server.url)
         defs = build_definitions(wog_settings.current())
-        report = run_source_backfill(defs, instance, "sg", batch=30)
+        report = run_source_backfill(defs, instance, engine, "sg", batch=30)
     assert report.failed_runs == [] and report.problems.lines() == []
     # Three batches, then careers and the weeks' and months' tables brought up to date.
     assert len(report.runs) == 6 and report.stats_runs == 3
@@ -86,8 +86,10 @@ def test_all_ninety_recordings_load_from_an_ocap_server(
     for _, _, payload in rows:
         assert limits.violations(payload.get("content"), embeds_from_payload(payload)) == []
 
-    materialized = instance.get_materialized_partitions(dg.AssetKey(["sg", "notifications"]))
-    assert len(materialized) == 90
+    # The same chain as WOG games: one set of assets, partitions by warehouse id.
+    ids = {str(r[0]) for r in _rows(engine, "SELECT replay_id FROM games")}
+    for asset in (["sg", "recordings"], ["games"], ["player_game_stats"], ["notifications"]):
+        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == ids, asset
 
 
 def test_the_sensor_remembers_history_then_announces_a_new_recording(
@@ -105,7 +107,9 @@ def test_the_sensor_remembers_history_then_announces_a_new_recording(
         sensor = defs.resolve_sensor_def("new_replays_sg")
 
         def tick(cursor: str | None) -> dg.SensorResult | dg.SkipReason:
-            with dg.build_sensor_context(instance=instance, cursor=cursor) as context:
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources=defs.resources
+            ) as context:
                 return sensor(context)
 
         first = tick(None)
@@ -114,7 +118,10 @@ def test_the_sensor_remembers_history_then_announces_a_new_recording(
         server.publish(new)
         second = tick(first.cursor)
         assert isinstance(second, dg.SensorResult) and second.run_requests
-        assert [r.partition_key for r in second.run_requests] == [str(new.id)]
+        (rid,) = _rows(
+            engine, "SELECT replay_id FROM source_replays WHERE external_id = :k", k=str(new.id)
+        )[0]
+        assert [r.partition_key for r in second.run_requests] == [str(rid)]
         for add in second.dynamic_partitions_requests or []:
             instance.add_dynamic_partitions(add.partitions_def_name, list(add.partition_keys))
         request = second.run_requests[0]
@@ -170,15 +177,15 @@ def test_a_directory_of_recordings_is_a_source(
     sources.write_text(f'[sources.archive]\nkind = "ocap-dir"\npath = "{folder}"\n')
     monkeypatch.setenv("WOG_SOURCES_FILE", str(sources))
     defs = build_definitions(wog_settings.current())
-    report = run_source_backfill(defs, instance, "archive", batch=10)
+    report = run_source_backfill(defs, instance, engine, "archive", batch=10)
     assert report.failed_runs == [] and report.partitions == 3
     rows = _rows(engine, "SELECT source, mission_name, ended_at FROM games ORDER BY ended_at")
     assert [r[0] for r in rows] == ["archive"] * 3
     # dated from the file names (the end of each mission)
-    from wog_assets.source.ocap import ended_at_from_name
+    from wog_sources.ocap import ended_at_from_name
 
     assert sorted(r[2] for r in rows) == sorted(ended_at_from_name(r.filename) for r in chosen)
-    again = run_source_backfill(defs, instance, "archive", batch=10)  # idempotent
+    again = run_source_backfill(defs, instance, engine, "archive", batch=10)  # idempotent
     assert again.failed_runs == []
     assert _rows(engine, "SELECT count(*) FROM games") == [(3,)]
 
@@ -196,7 +203,7 @@ def test_an_ocap_game_is_announced_by_its_warehouse_id(
     with FakeOcapServer([small]) as server:
         _configure(monkeypatch, tmp_path, server.url)
         defs = build_definitions(wog_settings.current())
-        assert run_source_backfill(defs, instance, "sg", batch=5).failed_runs == []
+        assert run_source_backfill(defs, instance, engine, "sg", batch=5).failed_runs == []
         (rid,) = _rows(engine, "SELECT replay_id FROM games")[0]
         assert _rows(engine, "SELECT status FROM notifications") == [("suppressed",)]
         announce(defs, instance, engine, rid)  # asked for: posted whatever min_players says
@@ -248,7 +255,7 @@ def test_a_gzip_bomb_and_a_huge_file_are_refused_once_in_bounded_memory(
         "file=sys.stderr); sys.exit(r.returncode)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", measure, sys.executable, "-m", "wog_assets.cli",
+        [sys.executable, "-c", measure, sys.executable, "-m", "wog_cli",
          "backfill", "--source", "archive"],
         env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -263,3 +270,28 @@ def test_a_gzip_bomb_and_a_huge_file_are_refused_once_in_bounded_memory(
     assert "Traceback" not in output and "Stack Trace" not in output, output
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM games WHERE source = 'archive'")) == 1
+
+
+def test_a_source_adds_only_its_fetch_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every source's games go through one chain: two OCAP sources add two assets (their
+    fetch steps), one job and one sensor each; their jobs end in the same assets as WOG's."""
+    monkeypatch.delenv("WOG_SOURCES_FILE", raising=False)
+    alone = build_definitions(wog_settings.current())
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[sources.sg]\nkind = "ocap-web"\nurl = "http://127.0.0.1:9"\n'
+        f'[sources.archive]\nkind = "ocap-dir"\npath = "{tmp_path}"\n'
+    )
+    monkeypatch.setenv("WOG_SOURCES_FILE", str(sources))
+    both = build_definitions(wog_settings.current())
+
+    def keys(defs: dg.Definitions) -> set[str]:
+        return {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+
+    assert keys(both) - keys(alone) == {"sg/recordings", "archive/recordings"}
+    chain = {"games", "players", "vehicles", "frags", "player_directory", "player_game_stats",
+             "notifications"}  # fmt: skip
+    for job, fetch in (("ingest_replays", {"game_page_html", "replay_json"}),
+                       ("ingest_sg", {"sg/recordings"}), ("ingest_archive", {"archive/recordings"})):  # fmt: skip
+        selected = both.resolve_job_def(job).asset_layer.selected_asset_keys
+        assert {k.to_user_string() for k in selected} == chain | fetch, job

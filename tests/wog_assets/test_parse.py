@@ -8,16 +8,16 @@ import re
 
 import pytest
 
-from wog_assets.demo.generator import (
+from wog_core.models import Commander, GameListing, combine, to_json
+from wog_fakes.generator import (
     ERROR_PAGE_HTML,
     GameOptions,
     generate_game,
     render_game_page,
     render_games_list,
 )
-from wog_assets.source.errors import ReplayNotFound, ReplayParseError
-from wog_assets.source.parse import parse_game_page, parse_games_list, parse_replay_json
-from wog_core.models import Commander, GameListing, combine, to_json
+from wog_sources.errors import ReplayNotFound, ReplayParseError
+from wog_sources.parse import parse_game_page, parse_games_list, parse_replay_json
 
 
 @pytest.mark.parametrize("replay_id", range(3400, 3460))

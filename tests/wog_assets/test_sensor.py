@@ -14,8 +14,8 @@ from tests.wog_assets.dagster_helpers import run_replays
 from wog_assets.defs import sensors as sensors_module
 from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
 from wog_assets.defs.sensors import new_replays
-from wog_assets.demo.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path
-from wog_assets.demo.generator import GameOptions, generate_game
+from wog_fakes.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path
+from wog_fakes.generator import GameOptions, generate_game
 
 # players per game: 3400..3405; 3401 and 3404 are below the default minimum of 100
 PLAYERS = {3400: 150, 3401: 40, 3402: 120, 3403: 200, 3404: 99, 3405: 100}

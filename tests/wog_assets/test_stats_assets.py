@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from wog_assets.backfill import run_backfill
 from wog_assets.definitions import build_definitions
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import generate_games
 from wog_core import settings as wog_settings
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import generate_games
 
 
 def _rows(engine: sa.Engine, sql: str) -> list[tuple]:

@@ -6,8 +6,8 @@ import datetime as dt
 
 import msgspec
 
-from wog_assets.demo.generator import generate_game
 from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
+from wog_fakes.generator import generate_game
 from wog_report.summary import summarize, summary_contract
 
 

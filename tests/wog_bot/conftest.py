@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord
-from wog_assets.demo.generator import generate_game
 from wog_core.settings import BotSettings
+from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+from wog_fakes.generator import generate_game
 from wog_report.build import build_message, to_payload
 from wog_report.catalogue import Catalogue
 from wog_report.chart import render_chart

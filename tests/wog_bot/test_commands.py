@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from wog_assets.demo.generator import generate_game
 from wog_bot.commands import build_reply, top_killers
+from wog_fakes.generator import generate_game
 from wog_report.catalogue import Catalogue
 from wog_warehouse.replays import refresh_player_directory, write_replay
 
@@ -95,9 +95,9 @@ def test_commands_are_registered_with_discord() -> None:
 
     import hikari
 
-    from tests.fakes.discord import BOT_TOKEN, FakeDiscord
     from wog_bot.commands import register_commands
     from wog_core.settings import BotSettings
+    from wog_fakes.discord import BOT_TOKEN, FakeDiscord
 
     with FakeDiscord() as discord:
 

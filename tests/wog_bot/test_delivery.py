@@ -15,10 +15,10 @@ import hikari
 import pytest
 import sqlalchemy as sa
 
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord, Script
 from tests.wog_bot.conftest import bot_settings, queue_game, rows
 from wog_bot.app import run_once
 from wog_bot.delivery import ChannelSender, Dispatcher, Senders
+from wog_fakes.discord import BOT_TOKEN, FakeDiscord, Script
 from wog_warehouse.queue import claim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +167,7 @@ def _bot_once(discord: FakeDiscord, db_url: str, **env: str) -> subprocess.Popen
         **env,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "wog_assets.cli", "bot", "--once"],
+        [sys.executable, "-m", "wog_cli", "bot", "--once"],
         env=environment,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -334,7 +334,7 @@ def _webhook_bot(discord: FakeDiscord, db_url: str, data_dir: Path) -> subproces
     command = [
         sys.executable,
         "-m",
-        "wog_assets.cli",
+        "wog_cli",
         "bot",
         "--webhook",
         f"{discord.api_url}/webhooks/1/tok",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord
-from wog_assets.demo.generator import generate_game
+from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+from wog_fakes.generator import generate_game
 from wog_warehouse.replays import write_replay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def test_the_bot_answers_slash_commands_through_the_gateway(
             "WOG_POLL_INTERVAL": "0.5",
         }
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wog_assets.cli", "bot"],
+            [sys.executable, "-m", "wog_cli", "bot"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -149,7 +149,7 @@ def test_a_slow_answer_is_deferred_within_discords_3_seconds_then_edited_in(
                "WOG_DISCORD_CHANNEL_IDS": "111", "WOG_DATABASE_URL": db_url,
                "WOG_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wog_assets.cli", "bot"],
+            [sys.executable, "-m", "wog_cli", "bot"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         try:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from tests.wog_bot.conftest import queue_game
-from wog_assets.cli import main
+from wog_cli import main
 from wog_core.settings import BotSettings, redact
 
 

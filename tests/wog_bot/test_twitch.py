@@ -11,8 +11,6 @@ import hikari
 import pytest
 import sqlalchemy as sa
 
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord
-from tests.fakes.twitch import CLIENT_ID, CLIENT_SECRET, FakeTwitch
 from wog_bot.twitch import (
     ChannelAlertPoster,
     HelixClient,
@@ -21,6 +19,8 @@ from wog_bot.twitch import (
     TwitchWatcher,
 )
 from wog_core.settings import BotSettings
+from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+from wog_fakes.twitch import CLIENT_ID, CLIENT_SECRET, FakeTwitch
 
 
 class Posts(list):

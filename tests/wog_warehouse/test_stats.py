@@ -159,7 +159,7 @@ def test_rivals(history: sa.Engine) -> None:
 
 
 def test_cli_answers_in_the_documented_json(history: sa.Engine) -> None:
-    from wog_assets.cli import main
+    from wog_cli import main
 
     runner = CliRunner()
     player = runner.invoke(main, ["stats", "player", "alpha", "--json"])
@@ -184,7 +184,7 @@ def test_cli_answers_in_the_documented_json(history: sa.Engine) -> None:
 
 
 def test_an_empty_table_says_why(history: sa.Engine) -> None:
-    from wog_assets.cli import main
+    from wog_cli import main
 
     def top(*args: str) -> tuple[str, str]:
         result = CliRunner().invoke(main, ["stats", "top", *args])

@@ -21,16 +21,18 @@ import sqlalchemy as sa
 from dbschema import tables as t
 from wog_assets.defs.partitions import replays_partitions
 from wog_assets.defs.problems import Problems, finish_step
-from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.resources import PipelineResource, StatsSiteResource, WarehouseResource
 from wog_assets.recovery import process_tags
-from wog_assets.source.client import SiteClient
-from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
-from wog_assets.source.replay import parse_replay
 from wog_assets.tags import PID_TAG, TRIGGER_TAG
 from wog_core.models import Fetched, Replay
 from wog_core.settings import DEFAULT_BACKFILL_BATCH
+from wog_sources.base import ReplaySource, with_player_ids
+from wog_sources.client import SiteClient
+from wog_sources.errors import ReplayNotFound, ReplayParseError, SourceError
+from wog_sources.replay import ParsedReplay
 from wog_warehouse.quality import CHECKS, held_games, quality_problems
 from wog_warehouse.raw import (
+    RawReplay,
     load_raw,
     record_miss,
     store_game_page,
@@ -43,6 +45,7 @@ from wog_warehouse.replays import (
     refresh_player_directory,
     write_replay,
 )
+from wog_warehouse.sources import player_ids_for, sources_of
 
 # backfill_policy is marked beta; we rely on it deliberately (batched backfills).
 warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
@@ -236,32 +239,56 @@ def _spec(name: str, deps: list, description: str) -> dg.AssetSpec:
     )
 
 
-@dg.multi_asset(
-    specs=[
-        _spec(
-            "games",
-            [game_page_html, replay_json],
-            "One row per game: mission, island, times, winner, sides, commanders.",
-        ),
-        _spec("players", [replay_json], "Who played each game, on which side, slot and squad."),
-        _spec("vehicles", [replay_json], "Vehicles available in each game."),
-        _spec(
-            "frags", [replay_json], "Every death: time, victim, killer, weapon, distance, teamkill."
-        ),
-    ],
-    check_specs=[
-        # Not blocking in Dagster's sense (which judges a whole step, every partition of a
-        # batch at once): a blocking check holds back only the games that fail it.
-        dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description)
-        for check in CHECKS
-    ],
-    **PARTITIONED,
-)
-def warehouse_tables(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+def build_warehouse_tables(raw: list[dg.AssetsDefinition]) -> dg.AssetsDefinition:
+    """The warehouse step every source shares, downstream of each source's fetch step (``raw``):
+    each stored game decoded by its own source and written to the same tables, checked the
+    same way."""
+    return dg.multi_asset(
+        name="warehouse_tables",
+        specs=[
+            _spec(
+                "games",
+                raw,
+                "One row per game of every source: mission, island, times, winner, sides, "
+                "commanders (games.source names the source).",
+            ),
+            _spec("players", raw, "Who played each game, on which side, slot and squad."),
+            _spec("vehicles", raw, "Vehicles available in each game."),
+            _spec("frags", raw, "Every death: time, victim, killer, weapon, distance, teamkill."),
+        ],
+        check_specs=[
+            # Not blocking in Dagster's sense (which judges a whole step, every partition of a
+            # batch at once): a blocking check holds back only the games that fail it.
+            dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description)
+            for check in CHECKS
+        ],
+        **PARTITIONED,
+    )(_warehouse_tables)
+
+
+def _decode_and_write(
+    engine: sa.Engine, source: ReplaySource, rid: int, raw: RawReplay
+) -> tuple[ParsedReplay, dict[str, int]]:
+    parsed = source.decode(
+        raw.page_html, raw.json_body, replay_id=rid, page_url=raw.page_url, body_url=raw.json_url
+    )
+    replay = parsed.replay
+    if source.players_by_name:  # people known by name get their ids in the source
+        with engine.begin() as conn:
+            names = [p.nickname for p in replay.players]
+            replay = with_player_ids(replay, player_ids_for(conn, source.name, names))
+    counts = write_replay(engine, replay, raw.page_url, source=source.name)
+    return ParsedReplay(replay, parsed.repairs), counts
+
+
+def _warehouse_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Parse the stored raw bodies (never the site) and replace each replay's rows."""
+    """Decode the stored raw bodies (never the source) and replace each replay's rows."""
     ids = replay_ids(context)
+    engine = warehouse.engine
+    sources = pipeline.sources()
+    origins = sources_of(engine, ids)
     counts = {"games": 0, "players": 0, "vehicles": 0, "frags": 0}
     written: list[int] = []
     not_stored: list[int] = []
@@ -270,8 +297,12 @@ def warehouse_tables(
     page_urls: dict[int, str] = {}
     previews: dict[int, list[str]] = {}
     for rid in ids:
+        source = sources.get(origins[rid][0])
+        if source is None:
+            problems.reject(rid, f"its source {origins[rid][0]!r} is not configured any more")
+            continue
         try:
-            raw = load_raw(warehouse.engine, rid)
+            raw = load_raw(engine, rid)
         except ValueError as exc:  # the stored body does not match its hash
             problems.reject(rid, str(exc))
             continue
@@ -279,14 +310,7 @@ def warehouse_tables(
             not_stored.append(rid)
             continue
         try:
-            parsed = parse_replay(
-                raw.page_html,
-                raw.json_body,
-                replay_id=rid,
-                page_url=raw.page_url,
-                json_url=raw.json_url,
-            )
-            written_counts = write_replay(warehouse.engine, parsed.replay, raw.page_url)
+            parsed, written_counts = _decode_and_write(engine, source, rid, raw)
         except (ReplayParseError, ReplayNotFound, RowRejected) as exc:
             problems.reject(rid, str(exc))
             continue
@@ -306,7 +330,7 @@ def warehouse_tables(
         )
 
     # A game a blocking check holds is named once, here; the later steps leave it out.
-    for rid, reason in held_games(warehouse.engine, written).items():
+    for rid, reason in held_games(engine, written).items():
         problems.reject(rid, reason)
     common = {
         "replays_written": len(written),
@@ -323,7 +347,7 @@ def warehouse_tables(
         standard = {"dagster/row_count": n, "dagster/column_schema": column_schema(table)}
         yield dg.MaterializeResult(asset_key=table, metadata={**common, **standard, **extra})
     for check in CHECKS:
-        offending = quality_problems(warehouse.engine, check, written)
+        offending = quality_problems(engine, check, written)
         yield dg.AssetCheckResult(
             asset_key=check.asset,
             check_name=check.name,
@@ -336,6 +360,9 @@ def warehouse_tables(
             },
         )
     finish_step(context, problems, "parsing and writing")
+
+
+warehouse_tables = build_warehouse_tables([game_page_html, replay_json])
 
 
 PREVIEW_ROWS = 10

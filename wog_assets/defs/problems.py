@@ -17,13 +17,13 @@ import dagster as dg
 REJECTED = "wog/rejected"
 REPAIRED = "wog/repaired"
 
-# The replay assets in lineage order (an OCAP source's ``<name>/recordings``, ``/warehouse`` and
-# ``/notifications`` by their last name); a step is the run's last when no later stage is
-# selected.
+# The replay assets in lineage order (each source's fetch step first: the site's two, an OCAP
+# source's ``<name>/recordings`` by its last name); a step is the run's last when no later
+# stage is selected.
 STAGES: tuple[frozenset[str], ...] = (
     frozenset({"game_page_html", "replay_json", "recordings"}),
-    frozenset({"games", "players", "vehicles", "frags", "warehouse"}),
-    frozenset({"player_directory"}),
+    frozenset({"games", "players", "vehicles", "frags"}),
+    frozenset({"player_directory", "player_game_stats"}),
     frozenset({"notifications"}),
 )
 

@@ -1,4 +1,9 @@
-"""Resources: the stats site client and the warehouse, configured from the settings."""
+"""Resources: the stats site client, the warehouse and the pipeline's settings.
+
+Assets, checks and sensors get what they need of the settings from here — the sources with
+their announce policies, the statistics threshold, the alert targets — so the environment is
+read once, at the edge (:func:`wog_core.settings.current`), and a test can hand in its own.
+"""
 
 import dataclasses
 
@@ -6,8 +11,11 @@ import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy.engine import Engine
 
-from wog_assets.source.client import SiteClient
+from wog_core import settings as wog_settings
 from wog_core.settings import DEFAULT_BASE_URL, Settings, SourceSettings
+from wog_sources.base import ReplaySource
+from wog_sources.client import SiteClient
+from wog_sources.registry import replay_sources
 
 
 class StatsSiteResource(dg.ConfigurableResource):
@@ -46,6 +54,28 @@ class WarehouseResource(dg.ConfigurableResource):
             self._engine = None
 
 
+class PipelineResource(dg.ConfigurableResource):
+    """The pipeline's settings: every source (``WOG_SOURCES_FILE``) with its announce policy,
+    the statistics threshold and the operators' alert targets."""
+
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = wog_settings.current()
+        return self._settings
+
+    def sources(self) -> dict[str, ReplaySource]:
+        return replay_sources(self.settings)
+
+    def source(self, name: str) -> ReplaySource:
+        try:
+            return self.sources()[name]
+        except KeyError:
+            raise dg.Failure(f"source {name!r} is not in WOG_SOURCES_FILE any more") from None
+
+
 def default_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Resources as the code location uses them.
 
@@ -64,4 +94,5 @@ def default_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     warehouse = WarehouseResource(
         database_url=env_or("WOG_DATABASE_URL", None)  # type: ignore[arg-type]
     )
-    return {"site": site, "warehouse": warehouse}
+    pipeline = PipelineResource()
+    return {"site": site, "warehouse": warehouse, "pipeline": pipeline}

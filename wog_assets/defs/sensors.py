@@ -31,15 +31,15 @@ from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
 from wog_assets.defs.selection import replay_assets
 from wog_assets.migrate_wrtd import sensor_floor
 from wog_assets.recovery import heal_dead_runs
-from wog_assets.source.client import SiteClient
-from wog_assets.source.errors import ReplayNotFound, ReplayParseError, SourceError
-from wog_assets.source.parse import parse_game_page
 from wog_assets.tags import RANGE_END, RANGE_START, REPLAY_TAG, TRIGGER_TAG
 from wog_core import settings
 from wog_core.clock import SITE_TIMEZONE
 from wog_core.models import GameListing, GamePage
 from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
 from wog_report.catalogue import operator_text as T
+from wog_sources.client import SiteClient
+from wog_sources.errors import ReplayNotFound, ReplayParseError, SourceError
+from wog_sources.parse import parse_game_page
 
 RETRY_BACKOFF_CAP_S = 30 * 60
 SUCCESS = dg.DagsterRunStatus.SUCCESS

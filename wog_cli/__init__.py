@@ -1,7 +1,7 @@
 """The ``wog`` command line: one entry point for every part of the platform.
 
-One module per area — :mod:`~wog_assets.cli.database`, :mod:`~wog_assets.cli.replay`,
-:mod:`~wog_assets.cli.pipeline`, :mod:`~wog_assets.cli.bot`, :mod:`~wog_assets.cli.operations`
+One module per area — :mod:`~wog_cli.database`, :mod:`~wog_cli.replay`,
+:mod:`~wog_cli.pipeline`, :mod:`~wog_cli.bot`, :mod:`~wog_cli.operations`
 — each a few thin commands over library functions. Commands import their subsystem lazily, so
 ``wog --help`` and ``wog db …`` start fast and never load Dagster or hikari unless they need them.
 
@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from wog_assets.cli import bot, database, doctor, operations, pipeline, replay, stats
+from wog_cli import bot, database, doctor, operations, pipeline, replay, stats
 
 
 class _Wog(click.Group):

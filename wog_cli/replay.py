@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from wog_assets.cli.common import engine, settings
+from wog_cli.common import engine, settings
 
 if TYPE_CHECKING:
-    from wog_assets.source.ocap import OcapRecording
-    from wog_assets.source.replay import ParsedReplay
     from wog_core.models import Replay
+    from wog_sources.ocap import OcapRecording
+    from wog_sources.replay import ParsedReplay
 
 
 def _report_repairs(parsed: ParsedReplay) -> None:
@@ -45,7 +45,7 @@ _ocap = click.option(
 
 def _from_ocap(ocap_file: str, replay_id: int | None) -> OcapRecording:
     """A recording decoded from a file; its repairs are reported on stderr."""
-    from wog_assets.source.ocap import decode_file
+    from wog_sources.ocap import decode_file
 
     recording = _exit_on_bad_input(lambda: decode_file(ocap_file, replay_id=replay_id))
     for line in recording.repairs:
@@ -54,14 +54,14 @@ def _from_ocap(ocap_file: str, replay_id: int | None) -> OcapRecording:
 
 
 def _input_errors() -> tuple[type[Exception], ...]:
-    from wog_assets.source.errors import ReplayNotFound, ReplayParseError, ResponseTooLarge
+    from wog_sources.errors import ReplayNotFound, ReplayParseError, ResponseTooLarge
 
     return (ReplayParseError, ReplayNotFound, ResponseTooLarge)
 
 
 def _exit_on_bad_input(load: Callable[[], Any]) -> Any:
     """Run ``load``; bad input exits 2 with one line, an unreachable site exits 1."""
-    from wog_assets.source.errors import SourceError
+    from wog_sources.errors import SourceError
 
     try:
         return load()
@@ -77,7 +77,7 @@ def _from_files(
     page_file: str | None, replay_file: str | None, replay_id: int | None
 ) -> ParsedReplay | None:
     """The replay parsed from --page and --replay, or None when no file was given."""
-    from wog_assets.source.load import replay_from_files
+    from wog_sources.load import replay_from_files
 
     if not (page_file or replay_file):
         return None
@@ -89,7 +89,7 @@ def _from_files(
 def _from_files_or_site(
     page_file: str | None, replay_file: str | None, replay_id: int | None
 ) -> ParsedReplay:
-    from wog_assets.source.load import fetch_replay
+    from wog_sources.load import fetch_replay
 
     parsed = _from_files(page_file, replay_file, replay_id)
     if parsed is not None:
@@ -103,7 +103,7 @@ def _from_files_or_warehouse(
     page_file: str | None, replay_file: str | None, replay_id: int | None
 ) -> tuple[Replay, str]:
     """A replay from files, or from the warehouse by id, with its page URL."""
-    from wog_assets.source.client import game_page_url
+    from wog_sources.client import game_page_url
     from wog_warehouse.replays import load_replay
 
     parsed = _from_files(page_file, replay_file, replay_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wog_assets.cli.common import engine, settings
+from wog_cli.common import engine, settings
 
 
 @click.command("bot")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from wog_assets.demo.fake_site import FakeSite
-from wog_assets.demo.generator import GameOptions, generate_game, generate_games
+from wog_fakes.fake_site import FakeSite
+from wog_fakes.generator import GameOptions, generate_game, generate_games
 
 FIRST_DEMO_ID = 3400
 INITIAL_GAMES = 12

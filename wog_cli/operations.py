@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from wog_assets.cli.common import settings
-from wog_assets.health import ROLES
+from wog_cli.common import settings
+from wog_cli.health import ROLES
 
 
 @click.command("healthcheck")
@@ -19,7 +19,7 @@ def healthcheck_cmd(role: str | None) -> None:
 
     Example: wog healthcheck --role bot
     """
-    from wog_assets.health import Unhealthy, check_health
+    from wog_cli.health import Unhealthy, check_health
 
     current = settings()
     role = role or current.role

@@ -27,16 +27,18 @@ from pathlib import Path
 
 import msgspec
 
-from wog_assets.source.client import SiteClient
-from wog_assets.source.errors import (
+from wog_core.models import Fetched
+from wog_core.settings import OcapSource, SourceSettings
+from wog_sources.base import AnnouncePolicy
+from wog_sources.client import SiteClient
+from wog_sources.errors import (
     ReplayNotFound,
     ReplayParseError,
     ResponseTooLarge,
     SourceUnavailable,
 )
-from wog_assets.source.ocap import check_size, ended_at_from_name
-from wog_core.models import Fetched
-from wog_core.settings import OcapSource, SourceSettings
+from wog_sources.ocap import check_size, decode_recording, ended_at_from_name
+from wog_sources.replay import ParsedReplay
 
 RECORDING_SUFFIXES = (".json", ".json.gz", ".ocap.gz", ".ocap.json", ".gz", ".ocap")
 
@@ -198,3 +200,51 @@ def open_source(source: OcapSource, settings: SourceSettings) -> OcapWebClient |
     if source.kind == "ocap-web":
         return OcapWebClient(source, settings)
     return OcapDirectory(source, settings.max_json_bytes)
+
+
+@dataclasses.dataclass(frozen=True)
+class OcapReplaySource:
+    """An OCAP2 community (a ``[sources.NAME]`` of ``WOG_SOURCES_FILE``) as a
+    :class:`~wog_sources.base.ReplaySource`: its page is the listing entry, its body the
+    recording; players are known by name."""
+
+    config: OcapSource
+    settings: SourceSettings
+    policy: AnnouncePolicy
+    players_by_name: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def kind(self) -> str:
+        return self.config.kind
+
+    @property
+    def location(self) -> str:
+        return self.config.location
+
+    def open(self) -> OcapWebClient | OcapDirectory:
+        return open_source(self.config, self.settings)
+
+    def decode(
+        self, page: str, body: bytes, *, replay_id: int, page_url: str, body_url: str
+    ) -> ParsedReplay:
+        """A stored recording decoded (refused past ``WOG_MAX_JSON_MB``), dated from its stored
+        listing entry."""
+        try:
+            op = msgspec.json.decode(page.encode(), type=Operation)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ReplayParseError(
+                f"stored listing entry is unreadable: {exc}", replay_id=replay_id, url=page_url
+            ) from None
+        recording = decode_recording(
+            body,
+            replay_id=replay_id,
+            ended_at=op.ended_at(),
+            started_at=op.started_at(),
+            url=body_url,
+            limit=self.settings.max_json_bytes,
+        )
+        return ParsedReplay(recording.replay, list(recording.repairs))

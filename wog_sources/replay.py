@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from wog_assets.source.parse import parse_game_page, parse_replay_json
 from wog_core.models import Replay, combine
+from wog_sources.parse import parse_game_page, parse_replay_json
 
 # Frags a little after the stated end happen (the recording stops after the end screen).
 FRAG_TIME_GRACE_S = 600
@@ -36,7 +36,7 @@ def parse_replay(
 ) -> ParsedReplay:
     """Parse a game page and its replay JSON into one checked replay.
 
-    Raises :class:`~wog_assets.source.errors.ReplayParseError` (or ``ReplayNotFound`` for the
+    Raises :class:`~wog_sources.errors.ReplayParseError` (or ``ReplayNotFound`` for the
     site's error page) naming the replay, the URL and what is wrong.
     """
     page = parse_game_page(page_html, replay_id=replay_id, url=page_url)

@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 import httpx
 
-from wog_assets.source.errors import ReplayNotFound, ResponseTooLarge, SourceUnavailable
-from wog_assets.source.parse import is_error_page, parse_games_list
 from wog_core.models import Fetched, GameListing
 from wog_core.settings import SourceSettings
+from wog_sources.errors import ReplayNotFound, ResponseTooLarge, SourceUnavailable
+from wog_sources.parse import is_error_page, parse_games_list
 
 USER_AGENT = "wog-replay-platform/0.1 (+https://github.com/wog-a3/wog-replay-platform; Discord replay notifier)"
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504, 520, 521, 522, 524}

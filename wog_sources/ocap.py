@@ -46,9 +46,9 @@ from typing import Any
 
 import msgspec
 
-from wog_assets.source.errors import ReplayParseError, ResponseTooLarge
 from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
 from wog_core.sides import SIDE_ORDER, Side
+from wog_sources.errors import ReplayParseError, ResponseTooLarge
 
 GZIP_MAGIC = b"\x1f\x8b"
 # A recording decompressed beyond this is refused (a gzip bomb, or not a recording). Callers

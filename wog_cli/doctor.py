@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import click
 import httpx
 
-from wog_assets.cli.common import settings
+from wog_cli.common import settings
 from wog_core.settings import SET_A_TARGET
 
 OK, BROKEN, OFF = "✓", "✗", "–"
@@ -172,8 +172,8 @@ def check_twitch(bot_settings: object) -> str:
 def check_site(source: object) -> str:
     """The live list page, the newest game's page and its JSON, through the real parsers (a
     missing row is named verbatim, e.g. ``row 'Остров' not found``)."""
-    from wog_assets.source.client import SiteClient
-    from wog_assets.source.replay import parse_replay
+    from wog_sources.client import SiteClient
+    from wog_sources.replay import parse_replay
 
     with SiteClient(source) as client:  # type: ignore[arg-type]
         listing = client.list_games()

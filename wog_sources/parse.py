@@ -18,7 +18,6 @@ from typing import Any
 import lxml.html
 import msgspec
 
-from wog_assets.source.errors import ReplayNotFound, ReplayParseError
 from wog_core.models import (
     FALLBACK_ENCODING,
     Commander,
@@ -30,6 +29,7 @@ from wog_core.models import (
     Vehicle,
 )
 from wog_core.sides import SIDE_ORDER, Side
+from wog_sources.errors import ReplayNotFound, ReplayParseError
 
 ERROR_PAGE_TITLE = "Ошибка / WOG Stats"
 

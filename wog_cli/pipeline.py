@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from wog_assets.cli.common import dagster_environment, engine, settings
+from wog_cli.common import dagster_environment, engine, settings
 from wog_core.settings import SET_A_TARGET
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def _source_backfill(source_name: str, batch: int | None) -> None:
 
     from wog_assets.backfill import run_source_backfill
     from wog_assets.definitions import build_definitions
-    from wog_assets.source.errors import SourceError
+    from wog_sources.errors import SourceError
 
     current = settings()
     names = [s.name for s in current.sources]
@@ -143,6 +143,7 @@ def _source_backfill(source_name: str, batch: int | None) -> None:
             report = run_source_backfill(
                 defs,
                 instance,
+                engine(),
                 source_name,
                 batch=batch or current.pipeline.backfill_batch,
                 say=lambda line: click.echo(line, err=True),
@@ -288,8 +289,8 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     ui = f"http://{host}:{port}"
     site = discord = bot = None
     if demo:
-        from wog_assets.demo.discord import BOT_TOKEN, FakeDiscord
-        from wog_assets.demo.live import DEMO_CHANNEL_ID, start_demo_site
+        from wog_fakes.discord import BOT_TOKEN, FakeDiscord
+        from wog_fakes.live import DEMO_CHANNEL_ID, start_demo_site
         from wog_warehouse.raw import newest_raw_id
 
         site = start_demo_site(newest_raw_id(engine()), demo_interval, click.echo)
@@ -309,7 +310,7 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
             child_env.pop(name, None)
         bot_env = {**child_env, "DISCORD_TOKEN": BOT_TOKEN, "WOG_POLL_INTERVAL": "2"}
         bot = subprocess.Popen(
-            [sys.executable, "-m", "wog_assets.cli", "bot"],
+            [sys.executable, "-m", "wog_cli", "bot"],
             env=bot_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -403,8 +404,8 @@ def _stop_dagster(proc: subprocess.Popen, instance: DagsterInstance | None) -> N
     daemon down on SIGTERM; whatever is left of its session after a few seconds (code servers,
     a run process that ignored the cancel) is killed.
     """
-    from wog_assets.cli import one_line
     from wog_assets.recovery import cancel_runs_in_progress
+    from wog_cli import one_line
 
     if instance is not None:
         try:
@@ -432,7 +433,7 @@ def _open_instance(env: dict[str, str]) -> DagsterInstance | None:
     try:  # dagster.yaml reads DAGSTER_POSTGRES_URL, exported by dagster_environment()
         return dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
     except Exception as exc:
-        from wog_assets.cli import one_line
+        from wog_cli import one_line
 
         click.echo(f"could not open the Dagster instance: {one_line(exc)}", err=True)
         return None
@@ -455,8 +456,8 @@ def fake_site_cmd(
 
     Example: wog fake-site --games 30 --port 8765
     """
-    from wog_assets.demo.fake_site import FakeSite
-    from wog_assets.demo.generator import GameOptions, export_games, generate_games
+    from wog_fakes.fake_site import FakeSite
+    from wog_fakes.generator import GameOptions, export_games, generate_games
 
     generated = generate_games(
         first_id, games, seed, GameOptions(viewer_bytes=int(viewer_mb * 2**20))

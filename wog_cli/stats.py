@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from wog_assets.cli.common import engine, settings
+from wog_cli.common import engine, settings
 from wog_core.text import isolate_bidi
 from wog_warehouse.stats import BOARDS
 
@@ -200,7 +200,7 @@ def demo_history_cmd(games: int, players: int, append: bool) -> None:
     """
     import time
 
-    from wog_assets.demo.history import build_history
+    from wog_fakes.history import build_history
     from wog_warehouse.replays import game_count
 
     warehouse = engine()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wog_assets.source.client import SiteClient
-from wog_assets.source.replay import ParsedReplay, parse_replay
 from wog_core.models import decode_text
 from wog_core.settings import SourceSettings
+from wog_sources.client import SiteClient
+from wog_sources.replay import ParsedReplay, parse_replay
 
 
 def replay_from_files(

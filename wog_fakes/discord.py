@@ -16,7 +16,7 @@ Discord account) and for tests. It records requests and answers like Discord:
   refreshed by polling ``/demo/messages`` with fetch.
 
 Runs in a thread with its own event loop, so sync and async code can share it; or ``python -m
-wog_assets.demo.discord --port P``.
+wog_fakes.discord --port P``.
 """
 
 from __future__ import annotations
@@ -551,7 +551,7 @@ async def _send(session: _Session, payload: dict) -> None:
 
 
 def _page_html() -> str:
-    return resources.files("wog_assets.demo").joinpath("channel.html").read_text(encoding="utf-8")
+    return resources.files("wog_fakes").joinpath("channel.html").read_text(encoding="utf-8")
 
 
 def _error_body(status: int) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from wog_assets.demo.generator import ERROR_PAGE_HTML, GeneratedGame, render_games_list
+from wog_fakes.generator import ERROR_PAGE_HTML, GeneratedGame, render_games_list
 
 GAMES_LIST_PATH = "/projects/wog-a3/games/"
 
