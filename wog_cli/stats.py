@@ -8,6 +8,7 @@ import sys
 import click
 
 from wog_cli.common import engine, settings
+from wog_core.models import SITE_SOURCE
 from wog_core.text import isolate_bidi
 from wog_warehouse.stats import BOARDS
 
@@ -98,7 +99,7 @@ def player_cmd(name_or_id: str, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the README documents it).")
 @click.option(
-    "--source", default="wog", show_default=True, help="Whose games: wog or an OCAP source."
+    "--source", default=SITE_SOURCE, show_default=True, help="Whose games: wog or an OCAP source."
 )
 def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None:
     """Every ranked player by a metric, highest first, dense ranks (longest_kill and commanders
@@ -136,7 +137,7 @@ def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None
 @stats_group.command("nominations")
 @click.argument("period")
 @click.option(
-    "--source", default="wog", show_default=True, help="Whose games: wog or an OCAP source."
+    "--source", default=SITE_SOURCE, show_default=True, help="Whose games: wog or an OCAP source."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def nominations_cmd(period: str, source: str, as_json: bool) -> None:

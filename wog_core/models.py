@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import msgspec
 
+SITE_SOURCE = "wog"
+"""The WOG stats site's name as a source (``games.source``): source number 0, its ids the site's."""
+
 
 class GameListing(msgspec.Struct, frozen=True):
     """One row of the games list page."""

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from wog_core.models import SITE_SOURCE
+
 DEFAULT_BASE_URL = "https://stats.wogames.info"
 DEFAULT_DISCORD_API = "https://discord.com/api/v10"
 DEFAULT_TWITCH_API = "https://api.twitch.tv/helix"
@@ -253,7 +255,7 @@ def load_sources(path: Path) -> tuple[OcapSource, ...]:
     sources = []
     for name, table in tables.items():
         where = f"WOG_SOURCES_FILE {path}: [sources.{name}]"
-        if not _SOURCE_NAME.match(name) or name == "wog":
+        if not _SOURCE_NAME.match(name) or name == SITE_SOURCE:
             raise SettingsError(
                 f"{where}: a source name is lower-case letters, digits and _ (not 'wog')"
             )

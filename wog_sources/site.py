@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wog_core.models import SITE_SOURCE
 from wog_core.settings import SourceSettings
 from wog_sources.base import AnnouncePolicy
 from wog_sources.client import SiteClient
 from wog_sources.replay import ParsedReplay, parse_replay
 
-WOG = "wog"  # the site's name in games.source (source number 0: its ids are the site's)
+WOG = SITE_SOURCE
 
 
 @dataclass(frozen=True)

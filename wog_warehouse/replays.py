@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from dbschema import tables as t
-from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
+from wog_core.models import SITE_SOURCE, Commander, Frag, Game, Player, Replay, Vehicle
 from wog_core.sides import SIDE_CODES
 
 
@@ -47,7 +47,7 @@ def game_row(replay: Replay, page_url: str) -> dict:
 
 
 def write_replay(
-    engine: Engine, replay: Replay, page_url: str, *, source: str = "wog"
+    engine: Engine, replay: Replay, page_url: str, *, source: str = SITE_SOURCE
 ) -> dict[str, int]:
     """Replace one replay's rows in games, players, vehicles and frags in one transaction.
 
@@ -285,7 +285,7 @@ def latest_replay_id(engine: Engine) -> int | None:
     source to end; None when there is none."""
     with engine.connect() as conn:
         wog = conn.execute(
-            sa.select(sa.func.max(t.games.c.replay_id)).where(t.games.c.source == "wog")
+            sa.select(sa.func.max(t.games.c.replay_id)).where(t.games.c.source == SITE_SOURCE)
         ).scalar()
         if wog is not None:
             return wog
@@ -323,7 +323,7 @@ _TOP_KILLERS = sa.text(
 
 
 def top_killers(
-    engine: Engine, games: int, *, source: str = "wog", rows: int = 10
+    engine: Engine, games: int, *, source: str = SITE_SOURCE, rows: int = 10
 ) -> tuple[int, list[KillerRow]]:
     """(games counted, the top killers dense-ranked) over ``source``'s last ``games`` games.
 

@@ -15,8 +15,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from dbschema import tables as t
 from dbschema.tables import SOURCE_BLOCK
+from wog_core.models import SITE_SOURCE
 
-WOG = "wog"
+WOG = SITE_SOURCE
 
 
 def register_source(engine: Engine, name: str, kind: str, location: str) -> int:

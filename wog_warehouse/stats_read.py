@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wog_core.clock import period_bounds
+from wog_core.models import SITE_SOURCE
 from wog_warehouse.stats import AWARDS, BOARDS
 
 # --- reading --------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def top(
     *,
     metric: str,
     period: str | None = None,
-    source: str = "wog",
+    source: str = SITE_SOURCE,
     limit: int | None = None,
 ) -> list[Ranked]:
     """Ranked players by ``metric`` (a board: highest first, dense ranks, ties by player id),
@@ -198,7 +199,7 @@ class Nomination:
     replay_id: int | None
 
 
-def nominations_of(engine: Engine, period: str, source: str = "wog") -> list[Nomination]:
+def nominations_of(engine: Engine, period: str, source: str = SITE_SOURCE) -> list[Nomination]:
     """The period's nominations in :data:`AWARDS` order (an award nobody earned is absent)."""
     period_bounds(period)
     with engine.connect() as conn:
@@ -219,7 +220,7 @@ def nominations_of(engine: Engine, period: str, source: str = "wog") -> list[Nom
     ]
 
 
-def period_games(engine: Engine, period: str, source: str = "wog") -> int:
+def period_games(engine: Engine, period: str, source: str = SITE_SOURCE) -> int:
     """How many games of ``source`` the period holds."""
     start, end = period_bounds(period)
     with engine.connect() as conn:

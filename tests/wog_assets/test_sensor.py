@@ -12,7 +12,7 @@ import pytest
 
 from tests.wog_assets.dagster_helpers import run_replays
 from wog_assets.defs import sensors as sensors_module
-from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.resources import PipelineResource, StatsSiteResource, WarehouseResource
 from wog_assets.defs.sensors import new_replays
 from wog_fakes.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path
 from wog_fakes.generator import GameOptions, generate_game
@@ -63,6 +63,7 @@ def tick(instance: dg.DagsterInstance, site: FakeSite, cursor: str | None):  # t
         resources={
             "site": StatsSiteResource(base_url=site.url, min_request_interval=0.0, max_retries=0),
             "warehouse": WarehouseResource(database_url=os.environ["WOG_DATABASE_URL"]),
+            "pipeline": PipelineResource(),
         },
     ) as context:
         result = new_replays(context)

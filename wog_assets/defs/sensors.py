@@ -27,12 +27,11 @@ import dagster as dg
 from wog_assets.backfill import contiguous_batches
 from wog_assets.defs.alerts import alert, parser_key
 from wog_assets.defs.partitions import replays_partitions
-from wog_assets.defs.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.resources import PipelineResource, StatsSiteResource, WarehouseResource
 from wog_assets.defs.selection import replay_assets
 from wog_assets.migrate_wrtd import sensor_floor
 from wog_assets.recovery import heal_dead_runs
 from wog_assets.tags import RANGE_END, RANGE_START, REPLAY_TAG, TRIGGER_TAG
-from wog_core import settings
 from wog_core.clock import SITE_TIMEZONE
 from wog_core.models import GameListing, GamePage
 from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
@@ -40,6 +39,7 @@ from wog_report.catalogue import operator_text as T
 from wog_sources.client import SiteClient
 from wog_sources.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_sources.parse import parse_game_page
+from wog_sources.site import WOG
 
 RETRY_BACKOFF_CAP_S = 30 * 60
 SUCCESS = dg.DagsterRunStatus.SUCCESS
@@ -132,11 +132,15 @@ def _probe_gap(client: SiteClient, gap: dict, probes: int, log: dg.DagsterLogMan
 
 
 def evaluate_new_replays(
-    context: dg.SensorEvaluationContext, site: StatsSiteResource, warehouse: WarehouseResource
+    context: dg.SensorEvaluationContext,
+    site: StatsSiteResource,
+    warehouse: WarehouseResource,
+    pipeline: PipelineResource,
 ) -> dg.SensorResult | dg.SkipReason:
     """One tick: read the games list, recover ids a gap hid, register new ids, request their
     runs — announced for qualifying games, quiet (batched) for the others — and retry."""
-    pipeline = settings.current().pipeline
+    policy = pipeline.source(WOG).policy  # who is announced
+    knobs = pipeline.settings.pipeline
     heal_dead_runs(context.instance, context.log.warning)
     cursor = _load_cursor(context.cursor)
     now = time.time()
@@ -150,7 +154,7 @@ def evaluate_new_replays(
             listing = client.list_games()
             gap = _open_gap(cursor, listing)
             probed = (
-                _probe_gap(client, gap, pipeline.gap_probes_per_tick, context.log)
+                _probe_gap(client, gap, knobs.gap_probes_per_tick, context.log)
                 if gap
                 else _Probed()
             )
@@ -160,13 +164,13 @@ def evaluate_new_replays(
         alert(warehouse.engine, parser_key("list", exc.detail), T("alert_list_unparsed", error=exc))
         raise dg.Failure(message) from None
     except SourceError as exc:
-        return _site_down(context, warehouse, cursor, now, exc, pipeline.site_down_alert_s)
+        return _site_down(context, warehouse, cursor, now, exc, knobs.site_down_alert_s)
     _site_back(warehouse, cursor)
     recovered = probed.pages
     if not listing and not recovered and not probed.unparsed:
         return dg.SkipReason("the games list shows no games")
 
-    min_players = pipeline.min_players
+    min_players = policy.min_players
     first_tick = "max_id" not in cursor
     max_id = int(cursor.get("max_id", 0))
     watch: dict[str, dict] = dict(cursor.get("watch", {}))
@@ -177,13 +181,11 @@ def evaluate_new_replays(
         g.replay_id for g in listing if g.replay_id in set(new_ids) and g.players >= min_players
     )
     if first_tick:
-        start = pipeline.start_from_replay
+        start = knobs.start_from_replay
         qualifying = [i for i in qualifying if i >= start] if start else qualifying[-1:]
     announce = set(qualifying)
     for page in recovered:
-        if page.players_active >= min_players and not _ended_long_ago(
-            page, pipeline.announce_max_age_s, now
-        ):
+        if page.players_active >= min_players and not _ended_long_ago(page, policy.max_age_s, now):
             announce.add(page.replay_id)
     found_ids = sorted({*new_ids, *(p.replay_id for p in recovered), *probed.unparsed})
     to_register = [str(i) for i in found_ids if str(i) not in known]
@@ -192,7 +194,7 @@ def evaluate_new_replays(
     quiet = [str(i) for i in found_ids if i not in announce]
 
     run_requests: list[dg.RunRequest] = []
-    budget = pipeline.sensor_max_runs
+    budget = knobs.sensor_max_runs
     for key in sorted(watch, key=int, reverse=True):  # the newest game runs first
         state = watch[key]
         if state["tries"]:
@@ -205,7 +207,7 @@ def evaluate_new_replays(
                 continue
             if status in UNFINISHED or now < state["next"]:
                 continue
-            if now - state["since"] > pipeline.retry_window_s:
+            if now - state["since"] > knobs.retry_window_s:
                 message = (
                     f"replay {key}: giving up after {state['tries']} tries; "
                     "re-run it from the UI or `wog announce " + key + "`"
@@ -221,9 +223,7 @@ def evaluate_new_replays(
         state["tries"] += 1
         state["next"] = now + min(RETRY_BACKOFF_CAP_S, 60 * 2 ** (state["tries"] - 1))
         run_requests.append(new_replay_run_request(int(key), state["tries"]))
-    run_requests += quiet_run_requests(
-        context.instance, to_register, quiet, pipeline.backfill_batch
-    )
+    run_requests += quiet_run_requests(context.instance, to_register, quiet, knobs.backfill_batch)
 
     listed_max = max((g.replay_id for g in listing), default=max_id)
     new_cursor: dict = {"max_id": max(max_id, listed_max), "watch": watch}

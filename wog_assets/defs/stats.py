@@ -28,9 +28,8 @@ import sqlalchemy as sa
 from wog_assets import digests
 from wog_assets.defs.assets import PARTITIONED, passing_ids
 from wog_assets.defs.problems import Problems, finish_step
-from wog_assets.defs.resources import WarehouseResource
+from wog_assets.defs.resources import PipelineResource, WarehouseResource
 from wog_assets.tags import TRIGGER_TAG
-from wog_core import settings as wog_settings
 from wog_core.clock import SITE_TIMEZONE_NAME, week_of
 from wog_report.catalogue import Catalogue
 from wog_warehouse.stats import (
@@ -115,8 +114,8 @@ def build_careers_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def careers(warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
-        min_games = wog_settings.current().pipeline.stats_min_games
+    def careers(warehouse: WarehouseResource, pipeline: PipelineResource):  # type: ignore[no-untyped-def]
+        min_games = pipeline.settings.pipeline.stats_min_games
         counts = refresh_careers(warehouse.engine, min_games=min_games)
         yield dg.MaterializeResult(
             asset_key="player_careers",
@@ -143,9 +142,11 @@ def _leaderboards(kind: str, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition
         "deaths, teamkills, vitality, longest kill, commanders) and nominations (leaderboards, "
         "nominations). Kept current by the stale_leaderboards sensor.",
     )
-    def leaderboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
+    def leaderboards(  # type: ignore[no-untyped-def]
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineResource
+    ):
         periods = [period_of_key(kind, key) for key in context.partition_keys]
-        min_games = wog_settings.current().pipeline.stats_min_games
+        min_games = pipeline.settings.pipeline.stats_min_games
         counts = refresh_leaderboards(warehouse.engine, periods, min_games=min_games)
         return dg.MaterializeResult(
             metadata={
@@ -172,14 +173,15 @@ def _digest(kind: str) -> dg.AssetsDefinition:
         else "The month's nominations (posted on the 1st)"
         + "; queued only by its schedule or `wog announce --digest`, once per target.",
     )
-    def digest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
-        current = wog_settings.current()
+    def digest(  # type: ignore[no-untyped-def]
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineResource
+    ):
+        current = pipeline.settings
         trigger = context.run.tags.get(TRIGGER_TAG)
-        sources = [("wog", current.notification_targets, current.pipeline.language)] + [
-            (s.name, s.notification_targets(current.notification_targets),
-             s.language or current.pipeline.language)
-            for s in current.sources
-        ]  # fmt: skip
+        sources = [
+            (name, list(source.policy.targets), source.policy.language)
+            for name, source in pipeline.sources().items()
+        ]
         queued: dict[str, dict[str, str]] = {}
         games: dict[str, int] = {}
         periods = [period_of_key(kind, key) for key in context.partition_keys]
