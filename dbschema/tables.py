@@ -217,6 +217,12 @@ player_nicknames = Table(
     Column("last_seen_replay", BigInteger, nullable=False),
     comment="Every nickname a player has used, since players rename.",
 )
+# Lookups by name, case-insensitive (`wog stats player NAME`, /player); autocomplete by fragment
+# has a trigram index besides, made by migration 0010 where the server has pg_trgm.
+Index("ix_player_nicknames_lower_nickname", func.lower(player_nicknames.c.nickname))
+Index("ix_player_directory_lower_nickname", func.lower(player_directory.c.nickname))
+# Indexes a migration makes only where the server allows (trigrams need pg_trgm).
+OPTIONAL_INDEXES = frozenset({"ix_player_nicknames_nickname_trgm"})
 
 vehicles = Table(
     "vehicles",
@@ -241,13 +247,18 @@ frags = Table(
     Column("weapon", Text),
     Column("distance_m", Float),
     Column("is_teamkill", Boolean, nullable=False),
-    # Careers and rivals read a player's frags from these alone (index-only scans).
-    Index(None, "killer_id", "victim_id", "weapon", postgresql_include=["is_teamkill"]),
+    # Careers (favourite weapon, grouped in index order) and rivals read a player's frags from
+    # these alone (index-only scans).
+    Index(None, "killer_id", "weapon", "victim_id", postgresql_include=["is_teamkill"]),
     Index(None, "victim_id", "killer_id", postgresql_include=["is_teamkill"]),
     comment="Every death in each game.",
 )
 
 # --- Career statistics (derived: rebuilt from games, players and frags) ----------------------
+
+# What careers sum and nominations look up, read from the player_game_stats index alone.
+COVERED_COLUMNS = ("replay_id", "source", "side", "kills", "deaths", "teamkills", "suicides",
+                   "survived", "longest_kill_m", "was_commander", "commander_won")  # fmt: skip
 
 player_game_stats = Table(
     "player_game_stats",
@@ -270,7 +281,9 @@ player_game_stats = Table(
     Column("weapons", ARRAY(Text), nullable=False),
     Column("was_commander", Boolean, nullable=False),
     Column("commander_won", Boolean, comment="NULL unless commander of a decided game"),
-    Index(None, "player_id", "played_on"),  # a player's games in time (careers, newcomers)
+    # A player's games in time, covering what careers, newcomers and nominations read (index-only scans:
+    # the heap rows of a regular's games are scattered over the whole table).
+    Index(None, "player_id", "played_on", postgresql_include=list(COVERED_COLUMNS)),
     Index(None, "played_on"),
     comment="One row per player per game: the career statistics' building block.",
 )  # fmt: skip
@@ -295,17 +308,6 @@ player_careers = Table(
     Column("ranked", Boolean, nullable=False, comment="Has WOG_STATS_MIN_GAMES games"),
     comment="Each player's record over every game of their source.",
 )  # fmt: skip
-
-rivals = Table(
-    "rivals",
-    metadata,
-    Column("player_id", BigInteger, primary_key=True),
-    Column("nemesis_id", BigInteger),
-    Column("nemesis_kills", Integer),
-    Column("victim_id", BigInteger),
-    Column("victim_kills", Integer),
-    comment="Who killed each player most (nemesis) and whom they killed most.",
-)
 
 leaderboards = Table(
     "leaderboards",

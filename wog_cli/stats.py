@@ -34,7 +34,7 @@ def stats_group() -> None:
 @stats_group.command("refresh")
 @click.option("--stale", is_flag=True, help="Only what changed since the last refresh.")
 def refresh_cmd(stale: bool) -> None:
-    """Rebuild the statistics of every game: per-game rows, careers, rivals and every week's and
+    """Rebuild the statistics of every game: per-game rows, careers and every week's and
     month's tables (set-wise, one transaction; safe to repeat). --stale redoes only the players
     and periods changed since the last refresh, as the pipeline does.
 
@@ -60,7 +60,7 @@ def refresh_cmd(stale: bool) -> None:
         boards = refresh_leaderboards(conn, periods, min_games=min_games)
     done = f"{rows} player-game rows; " if not stale else ""
     click.echo(
-        f"{done}{counts['careers']} careers, {counts['rivals']} rivals; "
+        f"{done}{counts['careers']} careers; "
         f"{boards['periods']} periods ({boards['leaderboards']} leaderboard rows, "
         f"{boards['nominations']} nominations)"
     )

@@ -59,11 +59,33 @@ SELECT g, 'wog', 1000 + g % 97, 'Generated mission ' || (g % 97), (ARRAY['altis'
 FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) g
 """
 
+# Nicknames as varied as a real community's: an optional clan tag, one of many words (Latin and
+# Cyrillic), the player's number; a player renames every few hundred games (a suffix). Fragments
+# typed into an autocomplete then match a few players, a clan tag its members — not everyone.
+CLAN_TAGS = ["", "", "", "", "[RL]", "[SHK]", "[FREAK]", "[520th]", "[ВДВ]", "[OMON]", "[TF]",
+             "[2MAW]", "[КСП]", "[SG]", "[WOG]", "[A3]", "[Spetsnaz]", "[7th]"]  # fmt: skip
+NICK_WORDS = ["Ober", "Borw", "Fant1k", "chel", "Lidocaine", "Medved", "Волк", "Пётр", "Ghost",
+              "Sniper", "Nomad", "Бобр", "Scout", "Falcon", "Ястреб", "Kuzya", "Grom", "Тайга",
+              "Viper", "Sarmat", "Rook", "Шмель", "Bullet", "Orion", "Кедр", "Raven", "Shadow",
+              "Бурый", "Hunter", "Cobra", "Zenit", "Ural", "Lynx", "Комар", "Frost", "Sokol",
+              "Tank", "Доктор", "Pilot", "Mamba", "Badger", "Сапёр", "Storm", "Vector", "Alpha",
+              "Барс", "Echo", "Wizard", "Ратник", "Kraken"]  # fmt: skip
+
+
+def _nickname(player: str) -> str:
+    """The SQL for a generated player's base nickname (``player``: the id expression)."""
+    return (
+        f"(CAST(:tags AS text[]))[1 + abs(hashint4(({player})::int * 7)) % :n_tags]"
+        f" || (CAST(:words AS text[]))[1 + abs(hashint4(({player})::int * 13)) % :n_words]"
+        f" || ({player})::text"
+    )
+
+
 # 150 distinct players per game, regulars far more often: floor(pool × u²) skews to low ids.
 _PLAYERS = """
 INSERT INTO players (replay_id, player_id, side, nickname)
 SELECT g, p, CASE WHEN n % 2 = 0 THEN 'EAST' ELSE 'WEST' END,
-       'Player' || p || CASE WHEN g % 700 < p % 700 THEN '' ELSE '_' || (g / 700) END
+       {nickname} || CASE WHEN g % 700 < p % 700 THEN '' ELSE '_' || (g / 700) END
 FROM (
     SELECT g, p, row_number() OVER (PARTITION BY g ORDER BY min(k)) AS n
     FROM (
@@ -114,7 +136,7 @@ _COUNTS = """
 UPDATE games g SET
     players_active = c.total, players_east = c.east, players_west = c.west,
     commander_east_id = c.east_cmd, commander_west_id = c.west_cmd,
-    commander_east_nickname = 'Player' || c.east_cmd, commander_west_nickname = 'Player' || c.west_cmd
+    commander_east_nickname = {east}, commander_west_nickname = {west}
 FROM (
     SELECT replay_id, count(*) AS total, count(*) FILTER (WHERE side = 'EAST') AS east,
            count(*) FILTER (WHERE side = 'WEST') AS west,
@@ -124,6 +146,10 @@ FROM (
 ) c
 WHERE g.replay_id = c.replay_id
 """
+PLAYERS_SQL = _PLAYERS.replace("{nickname}", _nickname("p"))
+COUNTS_SQL = _COUNTS.replace("{east}", _nickname("c.east_cmd")).replace(
+    "{west}", _nickname("c.west_cmd")
+)
 
 
 def build_history(
@@ -158,13 +184,14 @@ def build_history(
     start = (end - dt.timedelta(hours=8 * games)).replace(minute=0, second=0, microsecond=0)
     params = {"first": first, "start": start, "per_game": players_per_game, "pool": pool,
               "base": 0, "frags": frags_per_game, "weapons": WEAPONS,
-              "n_weapons": len(WEAPONS)}  # fmt: skip
+              "n_weapons": len(WEAPONS), "tags": CLAN_TAGS, "n_tags": len(CLAN_TAGS),
+              "words": NICK_WORDS, "n_words": len(NICK_WORDS)}  # fmt: skip
     with engine.begin() as conn:
         conn.execute(sa.select(sa.func.setseed(seed)))
         for a in range(first, last + 1, CHUNK):
             b = min(a + CHUNK - 1, last)
             chunk = {**params, "a": a, "b": b}
-            for sql in (_GAMES, _PLAYERS, _FRAGS, _COUNTS):
+            for sql in (_GAMES, PLAYERS_SQL, _FRAGS, COUNTS_SQL):
                 conn.execute(sa.text(sql), chunk)
             if b == last or (b - first + 1) % 2500 == 0:
                 say(f"  {b - first + 1:,} games written")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from wog_core.clock import period_bounds
 from wog_core.models import SITE_SOURCE
-from wog_warehouse.stats import AWARDS, BOARDS
+from wog_warehouse.stats import AWARDS, BOARDS, RIVALS_OF
 
 # --- reading --------------------------------------------------------------------------------
 
@@ -77,22 +77,9 @@ def career(engine: Engine, player_id: int) -> dict | None:
 
 
 def rivals_of(engine: Engine, player_id: int) -> dict:
+    """The player's nemesis and favourite victim (each None when there is none)."""
     with engine.connect() as conn:
-        row = (
-            conn.execute(
-                sa.text(
-                    """SELECT r.nemesis_id, n.nickname AS nemesis_name, r.nemesis_kills,
-                          r.victim_id, v.nickname AS victim_name, r.victim_kills
-                   FROM rivals r
-                   LEFT JOIN player_directory n ON n.player_id = r.nemesis_id
-                   LEFT JOIN player_directory v ON v.player_id = r.victim_id
-                   WHERE r.player_id = :id"""
-                ),
-                {"id": player_id},
-            )
-            .mappings()
-            .first()
-        )
+        row = conn.execute(sa.text(RIVALS_OF), {"id": player_id}).mappings().first()
     if row is None or row["nemesis_id"] is None:
         nemesis = None
     else:

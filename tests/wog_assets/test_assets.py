@@ -112,7 +112,6 @@ def test_definitions_load() -> None:
         "notifications",
         "player_game_stats",
         "player_careers",
-        "rivals",
         "weekly_leaderboards",
         "monthly_leaderboards",
         "weekly_digest",

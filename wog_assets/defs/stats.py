@@ -90,39 +90,23 @@ def player_game_stats(
 
 
 def build_careers_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
-    """Careers and rivals of the stale players, redone whenever any of ``upstream`` is
-    materialized."""
+    """Careers of the stale players, redone whenever any of ``upstream`` is materialized.
+    (Rivals are read from the frags when asked, so no step keeps them.)"""
 
-    @dg.multi_asset(
-        specs=[
-            dg.AssetSpec(
-                "player_careers",
-                deps=upstream,
-                group_name="stats",
-                kinds={"postgres"},
-                automation_condition=dg.AutomationCondition.eager(),
-                description="Each player's record over all their games: K/D, vitality, score "
-                "(shrunk toward the community mean), favourites, command (player_careers).",
-            ),
-            dg.AssetSpec(
-                "rivals",
-                deps=upstream,
-                group_name="stats",
-                kinds={"postgres"},
-                automation_condition=dg.AutomationCondition.eager(),
-                description="Who killed each player most, and whom they killed most (rivals).",
-            ),
-        ],
+    @dg.asset(
+        name="player_careers",
+        deps=upstream,
+        group_name="stats",
+        kinds={"postgres"},
+        automation_condition=dg.AutomationCondition.eager(),
+        description="Each player's record over all their games: K/D, vitality, score "
+        "(shrunk toward the community mean), favourites, command (player_careers).",
     )
     def careers(warehouse: WarehouseResource, pipeline: PipelineResource):  # type: ignore[no-untyped-def]
         min_games = pipeline.settings.pipeline.stats_min_games
         counts = refresh_careers(warehouse.engine, min_games=min_games)
-        yield dg.MaterializeResult(
-            asset_key="player_careers",
+        return dg.MaterializeResult(
             metadata={"dagster/row_count": counts["careers"], "min_games": min_games},
-        )
-        yield dg.MaterializeResult(
-            asset_key="rivals", metadata={"dagster/row_count": counts["rivals"]}
         )
 
     return careers
