@@ -155,6 +155,20 @@ def enqueue(
     return result
 
 
+def announced_games(engine: Engine, replay_ids: list[int]) -> set[int]:
+    """The games among ``replay_ids`` whose message is queued to be posted (or was): any row
+    that is not ``suppressed``."""
+    if not replay_ids:
+        return set()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(n.c.replay_id.distinct()).where(
+                n.c.replay_id.in_(replay_ids), n.c.status != Status.SUPPRESSED
+            )
+        )
+        return {int(r) for r in rows.scalars()}
+
+
 def enqueue_alert(engine: Engine, key: str, text: str, targets: list[str]) -> list[str]:
     """Queue an operator alert for each target, once per ``key`` and target, ever.
 

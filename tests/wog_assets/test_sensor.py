@@ -55,6 +55,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
+_PARTITIONS: list[str] = []  # the replays partitions in order, as the last tick left them
+
+
 def tick(instance: dg.DagsterInstance, site: FakeSite, cursor: str | None):  # type: ignore[no-untyped-def]
     """Evaluate the sensor once and apply its partition requests, as the daemon would."""
     with dg.build_sensor_context(
@@ -72,16 +75,27 @@ def tick(instance: dg.DagsterInstance, site: FakeSite, cursor: str | None):  # t
             instance.add_dynamic_partitions(
                 request.partitions_def_name, list(request.partition_keys)
             )
+    _PARTITIONS[:] = instance.get_dynamic_partitions("replays")
     return result
 
 
 def _requested(result: dg.SensorResult) -> list[tuple[str, str]]:
-    """The announced runs: (partition, run key)."""
-    return [
-        (r.partition_key, r.run_key)
-        for r in result.run_requests
-        if r.tags.get("wog/trigger") == "new"
-    ]
+    """The announced games: (partition, run key), a run of several games expanded (newest
+    first, as the sensor orders them)."""
+    found = []
+    for r in result.run_requests:
+        if r.tags.get("wog/trigger") != "new":
+            continue
+        if r.partition_key:
+            found.append((r.partition_key, r.run_key))
+            continue
+        first, last = (
+            r.tags["dagster/asset_partition_range_start"],
+            r.tags["dagster/asset_partition_range_end"],
+        )
+        keys = _PARTITIONS[_PARTITIONS.index(first) : _PARTITIONS.index(last) + 1]
+        found += [(key, r.run_key) for key in reversed(keys)]
+    return found
 
 
 def _quiet(result: dg.SensorResult) -> list[tuple[str, str]]:
@@ -373,3 +387,40 @@ def test_a_failed_new_game_run_alerts_the_admin_with_a_link(
     assert key == f"run-failed:{result.run_id}"
     assert text.startswith("❌ Запуск для игры 3403 завершился ошибкой: ")
     assert f"http://dagster.example:3000/runs/{result.run_id}" in text
+
+
+def test_a_burst_of_new_games_is_one_run_and_a_late_one_does_not_hold_the_others(
+    site: FakeSite, instance: dg.DagsterInstance, clock: Clock, engine, db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Three games appear between two ticks: one run announces them all (one start-up, not
+    three). The middle one's JSON is late: the run fails for it alone — the other two are
+    queued for Discord and leave the watch — and only it is retried, in a run of its own."""
+    monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "111")
+    first = tick(instance, site, None)
+    site.publish(_game(3406, 150), _game(3407, 150), _game(3408, 150))
+    site.json_appears_after(3407, 1)
+    burst = tick(instance, site, first.cursor)
+    announced = _requested(burst)
+    assert [key for key, _ in announced] == ["3408", "3407", "3406"]
+    assert {run_key for _, run_key in announced} == {"replays-3406-3408-try-1"}
+    (request,) = [r for r in burst.run_requests if r.tags.get("wog/trigger") == "new"]
+    tags = {**request.tags, "dagster/run_key": request.run_key}  # as the daemon tags it
+    result = run_replays(instance, [3406, 3407, 3408], site.url, db_url, tags=tags,
+                         raise_on_error=False)  # fmt: skip
+    assert not result.success
+    with engine.connect() as conn:
+        pending = (
+            conn.exec_driver_sql(
+                "SELECT DISTINCT replay_id FROM notifications WHERE status = 'pending' ORDER BY 1"
+            )
+            .scalars()
+            .all()
+        )
+    assert pending == [3406, 3408]
+
+    clock.now += 61
+    retry = tick(instance, site, burst.cursor)  # (3405, the first tick's game, never ran here)
+    assert ("3407", "replay-3407-try-2") in _requested(retry)
+    assert {key for key, _ in _requested(retry)} == {"3405", "3407"}
+    assert set(json.loads(retry.cursor)["watch"]) == {"3405", "3407"}

@@ -98,17 +98,6 @@ def is_new_game_run(context: dg.AssetExecutionContext) -> bool:
     return context.run.tags.get(TRIGGER_TAG) in ("new", "announce")
 
 
-def _fail_listing(what: str, problems: dict[int, str]) -> dg.Failure:
-    lines = [f"replay {rid}: {reason}" for rid, reason in sorted(problems.items())]
-    return dg.Failure(
-        description=f"{len(problems)} replay(s) failed ({what}); the others were written:\n"
-        + "\n".join(lines),
-        metadata={
-            "failed_replays": dg.MetadataValue.json({str(k): v for k, v in problems.items()})
-        },
-    )
-
-
 def database_error(exc: sa.exc.DBAPIError) -> str:
     """The first line of what the database said (the statement and its parameters left out)."""
     text = str(exc.orig).strip() if exc.orig is not None else type(exc).__name__
@@ -161,9 +150,11 @@ def _fetch_raw(
         f"{what}: fetched {len(fetched)}, kept {len(kept)} stored, missing {len(missing)}, "
         f"rejected {len(problems.rejected)}"
     )
-    if is_new_game_run(context) and (missing or problems.rejected):
-        reasons = {**missing, **problems.rejected}
-        raise _fail_listing(f"{what} not available yet; the sensor will retry", reasons)
+    if is_new_game_run(context):
+        # A new game the site does not serve yet (its JSON can appear late) fails the run, so
+        # the sensor tries again; the other new games of the run go on to their messages.
+        for rid, reason in missing.items():
+            problems.reject(rid, f"{what} not available yet, the sensor will retry: {reason}")
     finish_step(context, problems, f"fetching {what}")
     metadata: dict[str, object] = {
         "fetched": len(fetched),
@@ -324,10 +315,9 @@ def _warehouse_tables(
         missions[rid] = parsed.replay.game.mission_name
         page_urls[rid] = raw.page_url
         previews[rid] = preview_row(parsed.replay, written_counts)
-    if not_stored and is_new_game_run(context):
-        raise _fail_listing(
-            "raw bodies not stored", {rid: "no stored page/JSON" for rid in not_stored}
-        )
+    if is_new_game_run(context):
+        for rid in not_stored:  # named with its reason by the fetch step; failed here too
+            problems.reject(rid, "its page or JSON is not stored yet")
 
     # A game a blocking check holds is named once, here; the later steps leave it out.
     for rid, reason in held_games(engine, written).items():

@@ -31,7 +31,7 @@ from wog_assets.defs.resources import PipelineResource, StatsSiteResource, Wareh
 from wog_assets.defs.selection import replay_assets
 from wog_assets.migrate_wrtd import sensor_floor
 from wog_assets.recovery import heal_dead_runs
-from wog_assets.tags import RANGE_END, RANGE_START, REPLAY_TAG, TRIGGER_TAG
+from wog_assets.tags import RANGE_END, RANGE_START, REPLAY_TAG, RUN_KEY_TAG, TRIGGER_TAG
 from wog_core.clock import SITE_TIMEZONE
 from wog_core.models import GameListing, GamePage
 from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
@@ -40,6 +40,7 @@ from wog_sources.client import SiteClient
 from wog_sources.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_sources.parse import parse_game_page
 from wog_sources.site import WOG
+from wog_warehouse.queue import announced_games
 
 RETRY_BACKOFF_CAP_S = 30 * 60
 SUCCESS = dg.DagsterRunStatus.SUCCESS
@@ -69,6 +70,36 @@ def new_replay_run_request(replay_id: int, attempt: int) -> dg.RunRequest:
         partition_key=str(replay_id),
         tags={TRIGGER_TAG: "new", REPLAY_TAG: str(replay_id)},
     )
+
+
+def new_games_run_request(keys: list[str], attempt: int) -> dg.RunRequest:
+    """One run announcing several new games (ids contiguous in the partitions' order): a burst
+    of games costs one run's start-up, not one each (each start-up imports the code location)."""
+    if len(keys) == 1:
+        return new_replay_run_request(int(keys[0]), attempt)
+    first, last = keys[0], keys[-1]
+    return dg.RunRequest(
+        run_key=f"replays-{first}-{last}-try-{attempt}",
+        tags={
+            TRIGGER_TAG: "new",
+            REPLAY_TAG: f"{first}..{last}",
+            RANGE_START: first,
+            RANGE_END: last,
+        },
+    )
+
+
+def _watched_run(instance: dg.DagsterInstance, key: str, state: dict) -> dg.DagsterRun | None:
+    """The latest run for a watched game: by the run key the daemon tags its runs with (a game
+    announced with others shares their run), else by the game's own tag (a run started another
+    way, or a cursor written before runs were shared)."""
+    if "run" in state:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: state["run"]}), limit=1)
+        if runs:
+            return runs[0]
+    tags = {REPLAY_TAG: key, TRIGGER_TAG: "new"}
+    runs = instance.get_runs(filters=dg.RunsFilter(tags=tags), limit=1)
+    return runs[0] if runs else None
 
 
 def quiet_run_requests(
@@ -195,17 +226,22 @@ def evaluate_new_replays(
 
     run_requests: list[dg.RunRequest] = []
     budget = knobs.sensor_max_runs
+    first_tries: list[str] = []
+    queued: set[int] | None = None  # games whose message is queued, looked up once if needed
     for key in sorted(watch, key=int, reverse=True):  # the newest game runs first
         state = watch[key]
         if state["tries"]:
-            runs = context.instance.get_runs(
-                filters=dg.RunsFilter(tags={REPLAY_TAG: key, TRIGGER_TAG: "new"}), limit=1
-            )
-            status = runs[0].status if runs else None
+            run = _watched_run(context.instance, key, state)
+            status = run.status if run else None
             if status == SUCCESS:
                 del watch[key]
                 continue
             if status in UNFINISHED or now < state["next"]:
+                continue
+            if queued is None:  # a run of several games can fail for one: the others are done
+                queued = announced_games(warehouse.engine, [int(k) for k in watch])
+            if int(key) in queued:
+                del watch[key]
                 continue
             if now - state["since"] > knobs.retry_window_s:
                 message = (
@@ -217,12 +253,26 @@ def evaluate_new_replays(
                 alert(warehouse.engine, f"gave-up:{key}", text)
                 del watch[key]
                 continue
+        if not state["tries"]:  # first tries: one run for the tick's new games (below)
+            first_tries.append(key)
+            continue
         if budget == 0:
             break
         budget -= 1
         state["tries"] += 1
         state["next"] = now + min(RETRY_BACKOFF_CAP_S, 60 * 2 ** (state["tries"] - 1))
-        run_requests.append(new_replay_run_request(int(key), state["tries"]))
+        request = new_replay_run_request(int(key), state["tries"])  # a retry runs on its own
+        state["run"] = request.run_key
+        run_requests.append(request)
+    order = [*context.instance.get_dynamic_partitions(replays_partitions.name), *to_register]
+    for keys in contiguous_batches(order, first_tries, knobs.backfill_batch)[::-1]:
+        if budget == 0:
+            break
+        budget -= 1
+        request = new_games_run_request(keys, 1)
+        for key in keys:
+            watch[key].update(tries=1, next=now + 60, run=request.run_key)
+        run_requests.append(request)
     run_requests += quiet_run_requests(context.instance, to_register, quiet, knobs.backfill_batch)
 
     listed_max = max((g.replay_id for g in listing), default=max_id)
