@@ -142,7 +142,8 @@ def main() -> None:
           f"ms (flat with history: see bench/directory.py)")  # fmt: skip
 
     # --- full rebuild ------------------------------------------------------------------------
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))  # as the rebuild has
         t0 = time.perf_counter()
         conn.execute(sa.text(  # the floor: one aggregate pass over every row a rebuild reads
             """SELECT (SELECT count(*) FROM (SELECT replay_id, killer_id, count(*)
