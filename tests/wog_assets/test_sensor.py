@@ -424,3 +424,40 @@ def test_a_burst_of_new_games_is_one_run_and_a_late_one_does_not_hold_the_others
     assert ("3407", "replay-3407-try-2") in _requested(retry)
     assert {key for key, _ in _requested(retry)} == {"3405", "3407"}
     assert set(json.loads(retry.cursor)["watch"]) == {"3405", "3407"}
+
+
+@pytest.mark.parametrize("with_bad_page", [False, True], ids=["late JSON only", "and a bad page"])
+def test_a_late_json_alone_does_not_alert_but_a_real_failure_beside_it_does(
+    site: FakeSite, instance: dg.DagsterInstance, engine, db_url: str,
+    monkeypatch: pytest.MonkeyPatch, with_bad_page: bool,
+) -> None:  # fmt: skip
+    """A new games' run failing only because a JSON is not published yet is the sensor's to
+    retry, not the admin's to hear about; a game failing for another reason in the same run is."""
+    from wog_assets.defs.alerts import alert_on_failed_game_runs
+
+    monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
+    site.publish(_game(3406, 150), _game(3407, 150))
+    site.json_appears_after(3406, 1)
+    if with_bad_page:
+        site.fail(
+            game_path(3407), Fault(status=200, body=b"<html><title>x</title></html>", times=-1)
+        )
+    tags = {"wog/trigger": "new", "wog/replay": "3406..3407",
+            "dagster/asset_partition_range_start": "3406", "dagster/asset_partition_range_end": "3407"}  # fmt: skip
+    result = run_replays(instance, [3406, 3407], site.url, db_url, tags=tags, raise_on_error=False)
+    assert not result.success
+    failure = next(
+        e
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    )
+    with dg.build_run_status_sensor_context(
+        sensor_name="alert_on_failed_game_runs",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        dagster_event=failure.dagster_event,
+        resources={"warehouse": WarehouseResource(database_url=db_url)},
+    ) as status_context:
+        alert_on_failed_game_runs(status_context.for_run_failure())
+    alerts = _alerts(engine)
+    assert len(alerts) == (1 if with_bad_page else 0), alerts

@@ -30,6 +30,16 @@ def alert(engine: Engine, key: str, text: str) -> bool:
     return bool(enqueue_alert(engine, key, text, settings.current().admin_targets))
 
 
+def _only_retrying(reason: str) -> bool:
+    """Whether a run failed only for games the sensor retries (a late replay JSON): the run's
+    failure names each rejected game on a line of its own; a failure without such lines is
+    judged by its text."""
+    rejected = [line for line in reason.splitlines() if ": rejected: " in line]
+    if rejected:
+        return all(RETRYING in line for line in rejected)
+    return RETRYING in reason
+
+
 def parser_key(what: str, detail: str) -> str:
     """One key per distinct parser mismatch, so a redesign is reported once, not every tick."""
     return f"parser:{what}:{hashlib.sha256(detail.encode()).hexdigest()[:16]}"
@@ -59,7 +69,7 @@ def alert_on_failed_game_runs(
     ]
     if step_failures:
         reason = step_failures[0].strip()
-    if RETRYING in reason:
+    if _only_retrying(reason):
         return
     what = T("alert_game", replay=run.tags[REPLAY_TAG]) if REPLAY_TAG in run.tags else trigger
     first_line = reason.splitlines()[0][:300]
