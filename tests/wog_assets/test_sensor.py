@@ -355,34 +355,40 @@ def test_a_redesigned_list_page_alerts_once(
     assert key.startswith("parser:list:") and "no links to /games/<id>/" in text
 
 
+def _evaluate_failure_alert(
+    instance: dg.DagsterInstance, run_id: str, db_url: str, times: int = 1
+) -> None:
+    """Evaluate the run-failure alert sensor on a failed run, as the daemon would."""
+    from wog_assets.defs.alerts import alert_on_failed_game_runs
+
+    failure = next(
+        e
+        for e in instance.all_logs(run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    )
+    with dg.build_run_status_sensor_context(
+        sensor_name="alert_on_failed_game_runs",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run_id),
+        dagster_event=failure.dagster_event,
+        resources={"warehouse": WarehouseResource(database_url=db_url)},
+    ) as status_context:
+        context = status_context.for_run_failure()
+        for _ in range(times):
+            alert_on_failed_game_runs(context)
+
+
 def test_a_failed_new_game_run_alerts_the_admin_with_a_link(
     site: FakeSite, instance: dg.DagsterInstance, engine, db_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from wog_assets.defs.alerts import alert_on_failed_game_runs
-
     monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
     monkeypatch.setenv("WOG_DAGSTER_UI_URL", "http://dagster.example:3000")
     site.fail(game_path(3403), Fault(status=200, body=b"<html><title>x</title></html>", times=-1))
     result = run_replays(instance, [3403], site.url, db_url,
                          tags={"wog/trigger": "new", "wog/replay": "3403"}, raise_on_error=False)  # fmt: skip
     assert not result.success
-    run = instance.get_run_by_id(result.run_id)
-    failure = next(
-        e
-        for e in instance.all_logs(result.run_id)
-        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
-    )
-    with dg.build_run_status_sensor_context(
-        sensor_name="alert_on_failed_game_runs",
-        dagster_instance=instance,
-        dagster_run=run,
-        dagster_event=failure.dagster_event,
-        resources={"warehouse": WarehouseResource(database_url=db_url)},
-    ) as status_context:
-        context = status_context.for_run_failure()
-        alert_on_failed_game_runs(context)
-        alert_on_failed_game_runs(context)  # evaluated again: still one alert
+    _evaluate_failure_alert(instance, result.run_id, db_url, times=2)  # again: still one alert
     ((key, text),) = _alerts(engine)
     assert key == f"run-failed:{result.run_id}"
     assert text.startswith("❌ Запуск для игры 3403 завершился ошибкой: ")
@@ -433,8 +439,6 @@ def test_a_late_json_alone_does_not_alert_but_a_real_failure_beside_it_does(
 ) -> None:  # fmt: skip
     """A new games' run failing only because a JSON is not published yet is the sensor's to
     retry, not the admin's to hear about; a game failing for another reason in the same run is."""
-    from wog_assets.defs.alerts import alert_on_failed_game_runs
-
     monkeypatch.setenv("WOG_DISCORD_ADMIN_CHANNEL_ID", "999")
     site.publish(_game(3406, 150), _game(3407, 150))
     site.json_appears_after(3406, 1)
@@ -446,18 +450,6 @@ def test_a_late_json_alone_does_not_alert_but_a_real_failure_beside_it_does(
             "dagster/asset_partition_range_start": "3406", "dagster/asset_partition_range_end": "3407"}  # fmt: skip
     result = run_replays(instance, [3406, 3407], site.url, db_url, tags=tags, raise_on_error=False)
     assert not result.success
-    failure = next(
-        e
-        for e in instance.all_logs(result.run_id)
-        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
-    )
-    with dg.build_run_status_sensor_context(
-        sensor_name="alert_on_failed_game_runs",
-        dagster_instance=instance,
-        dagster_run=instance.get_run_by_id(result.run_id),
-        dagster_event=failure.dagster_event,
-        resources={"warehouse": WarehouseResource(database_url=db_url)},
-    ) as status_context:
-        alert_on_failed_game_runs(status_context.for_run_failure())
+    _evaluate_failure_alert(instance, result.run_id, db_url)
     alerts = _alerts(engine)
     assert len(alerts) == (1 if with_bad_page else 0), alerts
