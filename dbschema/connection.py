@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -117,21 +118,42 @@ def redact_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def create_engine(url: str | None = None, **kwargs: object) -> Engine:
+def create_engine(
+    url: str | None = None,
+    *,
+    wait_s: float = 0.0,
+    say: Callable[[str], None] = lambda _: None,
+    **kwargs: object,
+) -> Engine:
     """An engine for ``url`` (default: :func:`database_url`), checked with one connection.
 
+    With ``wait_s``, a server that refuses connections (still starting, restarting) is retried
+    every second for up to that long; ``say`` hears one line when the wait begins.
     Raises :class:`DatabaseUnavailable` naming the redacted URL when it cannot connect.
     """
     url = normalize_url(url) if url else database_url()
     engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseUnavailable(f"cannot connect to {redact_url(url)}: {reason}") from None
-    return engine
+    deadline = time.monotonic() + wait_s
+    waiting = False
+    while True:
+        try:
+            with engine.connect():
+                return engine
+        except sa.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            if time.monotonic() + 1.0 > deadline:
+                engine.dispose()
+                waited = f" (waited {wait_s:.0f} s)" if waiting else ""
+                raise DatabaseUnavailable(
+                    f"cannot connect to {redact_url(url)}: {reason}{waited}"
+                ) from None
+            if not waiting:
+                say(
+                    f"waiting up to {wait_s:.0f} s for {redact_url(url)} to accept "
+                    f"connections: {reason}"
+                )
+                waiting = True
+            time.sleep(1.0)
 
 
 def embedded_server_running(pgdata: Path | None = None) -> bool:
@@ -148,7 +170,6 @@ def embedded_server_running(pgdata: Path | None = None) -> bool:
 def stop_embedded_server(pgdata: Path | None = None) -> bool:
     """Stop the embedded Postgres for ``pgdata`` if it runs; True if one was stopped."""
     import signal
-    import time
 
     pgdata = pgdata or data_dir() / "pgdata"
     pid_file = pgdata / "postmaster.pid"

@@ -22,13 +22,16 @@ def settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def engine() -> Engine:
-    """An engine on the warehouse (WOG_DATABASE_URL, or the embedded Postgres)."""
+def engine(wait_s: float = 0.0) -> Engine:
+    """An engine on the warehouse (WOG_DATABASE_URL, or the embedded Postgres).
+
+    ``wait_s``: how long to wait for a server that is still starting.
+    """
     from dbschema.connection import DatabaseUnavailable, create_engine
 
     settings()
     try:
-        return create_engine()
+        return create_engine(wait_s=wait_s, say=lambda line: click.echo(line, err=True))
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
 

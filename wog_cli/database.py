@@ -17,15 +17,23 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
-def db_upgrade(revision: str) -> None:
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seconds to wait for a database that is still starting (compose starts).",
+)
+def db_upgrade(revision: str, wait_s: float) -> None:
     """Apply migrations (idempotent: safe to run at every start).
 
-    Example: wog db upgrade
+    Example: wog db upgrade --wait 60
     """
     from dbschema.connection import redact_url
     from dbschema.migrate import current_revision, upgrade
 
-    warehouse = engine()
+    warehouse = engine(wait_s)
     upgrade(warehouse, revision)
     click.echo(f"{redact_url(warehouse.url)}: at revision {current_revision(warehouse)}")
 
