@@ -309,6 +309,33 @@ player_careers = Table(
     comment="Each player's record over every game of their source.",
 )  # fmt: skip
 
+# What a career is read from, kept in step with player_game_stats by the same transactions: a
+# new game adds its rows to these sums, a re-parsed game's players are summed again (careers
+# then read a few rows a player instead of every game they played).
+player_side_totals = Table(
+    "player_side_totals",
+    metadata,
+    Column("player_id", BigInteger, primary_key=True),
+    Column("side", String(4), primary_key=True),
+    Column("source", Text, nullable=False),
+    *[Column(name, Integer, nullable=False)
+      for name in ("games", "kills", "deaths", "teamkills", "suicides", "survived",
+                   "commander_games", "commander_wins")],
+    Column("longest_kill_m", Float),
+    Column("first_game", Date, nullable=False),
+    Column("last_game", Date, nullable=False),
+    comment="Each player's per-game rows summed by side (careers and favourite side).",
+)  # fmt: skip
+
+player_weapon_kills = Table(
+    "player_weapon_kills",
+    metadata,
+    Column("player_id", BigInteger, primary_key=True),
+    Column("weapon", Text, primary_key=True),
+    Column("kills", Integer, nullable=False),
+    comment="Each player's kills by weapon over the games with per-game rows (favourite weapon).",
+)
+
 leaderboards = Table(
     "leaderboards",
     metadata,

@@ -20,8 +20,11 @@ The definitions (README, "Career statistics") live here and only here:
   ``2026-03`` (a month) or ``2026-W10`` (an ISO week).
 
 Every statement works on sets (no Python loop over history). The per-game rows are replaced per
-replay and mark their players and periods stale (``stats_stale``); careers and the period tables
-are redone for what is stale, or rebuilt in full. Rivals — a player's **nemesis** (who killed
+replay and mark their players and periods stale (``stats_stale``); in the same transaction a new
+game's rows are added to its players' sums by side and kills by weapon (``player_side_totals``,
+``player_weapon_kills``), and the players of a re-parsed game are summed again from their rows.
+Careers are then redone from those sums for the stale players — a few rows each however long
+their history — and the period tables for the stale periods, or everything rebuilt in full. Rivals — a player's **nemesis** (who killed
 them most) and **favourite victim** (whom they killed most), kills only, ties to the lower
 player id — are computed from the frags when asked (:data:`RIVALS_OF`, one player's few
 thousand frags from an index: milliseconds), so no new game pays for them.
@@ -98,6 +101,71 @@ ON CONFLICT DO NOTHING
 """
 
 
+# A player's per-game rows summed by side, and their kills by weapon over the games that have
+# per-game rows: what careers are read from. {rows} / {frags} choose the rows.
+_SIDE_SUMS = """
+INSERT INTO player_side_totals AS t (
+    player_id, side, source, games, kills, deaths, teamkills, suicides, survived,
+    commander_games, commander_wins, longest_kill_m, first_game, last_game)
+SELECT player_id, side, min(source), count(*), sum(kills), sum(deaths), sum(teamkills),
+       sum(suicides), count(*) FILTER (WHERE survived), count(*) FILTER (WHERE was_commander),
+       count(*) FILTER (WHERE commander_won), max(longest_kill_m), min(played_on),
+       max(played_on)
+FROM player_game_stats WHERE {rows} GROUP BY player_id, side
+ON CONFLICT (player_id, side) DO UPDATE SET
+    games = t.games + excluded.games, kills = t.kills + excluded.kills,
+    deaths = t.deaths + excluded.deaths, teamkills = t.teamkills + excluded.teamkills,
+    suicides = t.suicides + excluded.suicides, survived = t.survived + excluded.survived,
+    commander_games = t.commander_games + excluded.commander_games,
+    commander_wins = t.commander_wins + excluded.commander_wins,
+    longest_kill_m = greatest(t.longest_kill_m, excluded.longest_kill_m),
+    first_game = least(t.first_game, excluded.first_game),
+    last_game = greatest(t.last_game, excluded.last_game)
+"""
+
+_WEAPON_SUMS = """
+INSERT INTO player_weapon_kills AS t (player_id, weapon, kills)
+SELECT f.killer_id, f.weapon, count(*) FROM frags f
+WHERE {frags} AND f.killer_id IS NOT NULL AND f.killer_id <> f.victim_id AND NOT f.is_teamkill
+      AND f.weapon IS NOT NULL
+GROUP BY 1, 2
+ON CONFLICT (player_id, weapon) DO UPDATE SET kills = t.kills + excluded.kills
+"""
+
+# Only the frags of games with per-game rows count (a game whose rows are not written yet adds
+# its kills when they are, and must not be counted twice).
+_COUNTED = "EXISTS (SELECT 1 FROM player_game_stats s WHERE s.replay_id = f.replay_id)"
+
+
+def _add_sums(conn: Connection, new_ids: list[int], redo: list[int]) -> None:
+    """Keep the career sums equal to the per-game rows: add the rows of ``new_ids`` (games that
+    had none) for every player not in ``redo``, and sum the players in ``redo`` again."""
+    if new_ids:
+        params = {"ids": new_ids, "redo": redo}
+        conn.execute(
+            sa.text(_SIDE_SUMS.format(rows="replay_id = ANY(:ids) AND player_id <> ALL(:redo)")),
+            params,
+        )
+        conn.execute(
+            sa.text(
+                _WEAPON_SUMS.format(
+                    frags=f"f.replay_id = ANY(:ids) AND f.killer_id <> ALL(:redo) AND {_COUNTED}"
+                )
+            ),
+            params,
+        )
+    if redo:
+        for table in ("player_side_totals", "player_weapon_kills"):
+            conn.execute(
+                sa.text(f"DELETE FROM {table} WHERE player_id = ANY(:redo)"), {"redo": redo}
+            )
+        conn.execute(sa.text(_SIDE_SUMS.format(rows="player_id = ANY(:redo)")), {"redo": redo})
+        conn.execute(
+            sa.text(_WEAPON_SUMS.format(frags=f"f.killer_id = ANY(:redo) AND {_COUNTED}")),
+            {"redo": redo},
+        )
+
+
 def _game_stats_sql(ids: bool) -> str:
     if ids:
         return _GAME_STATS.format(
@@ -111,8 +179,8 @@ _BATCH_MEMORY = "SET LOCAL work_mem = '256MB'"
 
 
 def refresh_game_stats(conn: Connection | Engine, replay_ids: list[int] | None) -> int:
-    """Replace the per-game rows of ``replay_ids`` (None: of every game); returns how many were
-    written.
+    """Replace the per-game rows of ``replay_ids`` (None: of every game) and the career sums
+    they feed; returns how many rows were written.
 
     The players and periods of the old rows and of the new ones are marked stale (same
     transaction), so the next :func:`refresh_careers` and :func:`refresh_leaderboards` redo
@@ -139,36 +207,54 @@ def refresh_game_stats(conn: Connection | Engine, replay_ids: list[int] | None) 
         conn.execute(sa.text("RESET enable_hashagg"))
         for index in indexes:
             conn.execute(sa.schema.CreateIndex(index))
+        # Every frag counts: every game with players has its rows now.
+        conn.execute(sa.text("TRUNCATE player_side_totals, player_weapon_kills"))
+        conn.execute(sa.text(_SIDE_SUMS.format(rows="TRUE")))
+        conn.execute(sa.text(_WEAPON_SUMS.format(frags="TRUE")))
         return written
     ids = sorted(set(replay_ids))
     if not ids:
         return 0
+    # A game with rows already is re-parsed: its old rows leave the sums by summing its
+    # players (old and new) again; a new game's rows are simply added.
+    replaced = set(
+        conn.execute(
+            sa.text("SELECT DISTINCT replay_id FROM player_game_stats WHERE replay_id = ANY(:ids)"),
+            {"ids": ids},
+        ).scalars()
+    )
+    redo: set[int] = set()
+    if replaced:
+        redo.update(
+            conn.execute(
+                sa.text("SELECT player_id FROM player_game_stats WHERE replay_id = ANY(:ids)"),
+                {"ids": sorted(replaced)},
+            ).scalars()
+        )
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
     conn.execute(sa.text("DELETE FROM player_game_stats WHERE replay_id = ANY(:ids)"), {"ids": ids})
     written = conn.execute(sa.text(_game_stats_sql(ids=True)), {"ids": ids}).rowcount
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
+    if replaced:
+        redo.update(
+            conn.execute(
+                sa.text("SELECT player_id FROM player_game_stats WHERE replay_id = ANY(:ids)"),
+                {"ids": sorted(replaced)},
+            ).scalars()
+        )
+    _add_sums(conn, [i for i in ids if i not in replaced], sorted(redo))
     return written
 
 
-# Careers of the players in :players (a bigint[]); the full rebuild passes every one. One pass
-# over their per-game rows (from the covering index), grouped by side: the favourite side and
-# the totals both come from it.
+# Careers of the players in :players (a bigint[]; the full rebuild passes every one), from their
+# sums by side and kills by weapon: the favourite side and the totals both come from the sides.
 _CAREERS = """
 WITH fav_weapon AS (  -- the weapon of most of their kills (ties: alphabetical)
-    SELECT DISTINCT ON (killer_id) killer_id AS player_id, weapon
-    FROM frags
-    WHERE {killers} AND killer_id <> victim_id AND NOT is_teamkill
-          AND weapon IS NOT NULL
-    GROUP BY killer_id, weapon
-    ORDER BY killer_id, count(*) DESC, weapon
+    SELECT DISTINCT ON (player_id) player_id, weapon
+    FROM player_weapon_kills WHERE {players}
+    ORDER BY player_id, kills DESC, weapon
 ), by_side AS MATERIALIZED (
-    SELECT player_id, side, min(source) AS source, count(*) AS games, sum(kills) AS kills,
-           sum(deaths) AS deaths, sum(teamkills) AS teamkills, sum(suicides) AS suicides,
-           count(*) FILTER (WHERE survived) AS survived, max(longest_kill_m) AS longest_kill_m,
-           count(*) FILTER (WHERE was_commander) AS commander_games,
-           count(*) FILTER (WHERE commander_won) AS commander_wins,
-           min(played_on) AS first_game, max(played_on) AS last_game
-    FROM player_game_stats WHERE {players} GROUP BY player_id, side
+    SELECT * FROM player_side_totals WHERE {players}
 ), fav_side AS (
     SELECT DISTINCT ON (player_id) player_id, side
     FROM by_side ORDER BY player_id, games DESC, side
@@ -233,9 +319,7 @@ LEFT JOIN player_directory v ON v.player_id = vi.player_id
 
 
 def _for_players(sql: str, full: bool) -> str:
-    if full:
-        return sql.format(killers="killer_id IS NOT NULL", players="TRUE")
-    return sql.format(killers="killer_id = ANY(:players)", players="player_id = ANY(:players)")
+    return sql.format(players="TRUE" if full else "player_id = ANY(:players)")
 
 
 def refresh_careers(

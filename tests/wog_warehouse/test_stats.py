@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import msgspec
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -233,10 +232,12 @@ def test_refreshing_what_changed_equals_a_full_rebuild(engine: sa.Engine) -> Non
     the stale-driven refresh ends where a full rebuild does."""
 
     def snapshot() -> dict[str, list]:
+        tables = ("player_careers", "player_side_totals", "player_weapon_kills", "leaderboards",
+                  "nominations")  # fmt: skip
         with engine.connect() as conn:
             return {
                 t: sorted(tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
-                for t in ("player_careers", "leaderboards", "nominations")
+                for t in tables
             }
 
     for replay in HISTORY:
@@ -246,21 +247,33 @@ def test_refreshing_what_changed_equals_a_full_rebuild(engine: sa.Engine) -> Non
         refresh_careers(engine, min_games=2)
         refresh_leaderboards(engine, stale_periods(engine), min_games=2)
         assert stale_periods(engine) == []
-    # Game 103 re-parsed with another date: its old week and month must be redone too.
-    game = msgspec.structs.replace(
-        HISTORY[2].game,
-        date=dt.date(2026, 3, 3),
-        started_at=dt.datetime(2026, 3, 3, 20, 0),
-        ended_at=dt.datetime(2026, 3, 3, 21, 0),
-    )
-    write_replay(engine, msgspec.structs.replace(HISTORY[2], game=game), "https://stats.example/x/")
-    refresh_game_stats(engine, [103])
+    # Game 103 re-parsed with another date, Delta on the other side and Alpha's 400 m AK kill
+    # now a 150 m SVD kill: its old week and month must be redone too, and its old rows must
+    # leave the career sums (Alpha's record 400 m is gone, not kept as a maximum) — in the same
+    # batch as a new game, 104, whose rows are added.
+    reparsed = _game(103, dt.date(2026, 3, 3), None, {"WEST": 1},
+                     {1: "WEST", 3: "EAST", 4: "EAST"},
+                     [(1, 3, "SVD", 150.0, False), (3, 4, "AK", 10.0, False)])  # fmt: skip
+    new = _game(104, dt.date(2026, 3, 4), "EAST", {"EAST": 3}, {2: "WEST", 3: "EAST"},
+                [(3, 2, "PKM", 80.0, False)])  # fmt: skip
+    for replay in (reparsed, new):
+        write_replay(engine, replay, f"https://stats.example/games/{replay.replay_id}/")
+    refresh_player_directory(engine, [104])
+    refresh_game_stats(engine, [103, 104])
     assert set(stale_periods(engine)) == {"2026-W10", "2026-03", "2026-W15", "2026-04"}
     refresh_careers(engine, min_games=2)
     refresh_leaderboards(engine, stale_periods(engine), min_games=2)
     incremental = snapshot()
+    alpha, delta, charlie = career(engine, 1), career(engine, 4), career(engine, 3)
+    assert alpha is not None and delta is not None and charlie is not None
+    assert (alpha["longest_kill_m"], alpha["favourite_weapon"]) == (300.0, "SVD")
+    with engine.connect() as conn:  # Delta: EAST, EAST, now EAST in 103 too
+        side = conn.scalar(sa.text("SELECT favourite_side FROM player_careers WHERE player_id = 4"))
+    assert (delta["games"], side) == (3, "EAST")
+    assert (charlie["games"], charlie["kills"], charlie["favourite_weapon"]) == (4, 4, "PKM")
     assert nominations_of(engine, "2026-04") == []
     assert all_periods(engine) == ["2026-03", "2026-W10"]
+    refresh_game_stats(engine, None)
     refresh_careers(engine, min_games=2, full=True)
     refresh_leaderboards(engine, all_periods(engine), min_games=2)
     assert snapshot() == incremental
