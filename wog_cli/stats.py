@@ -47,6 +47,7 @@ def refresh_cmd(stale: bool) -> None:
         refresh_game_stats,
         refresh_leaderboards,
         stale_periods,
+        vacuum_statistics,
     )
 
     min_games = settings().pipeline.stats_min_games
@@ -58,6 +59,8 @@ def refresh_cmd(stale: bool) -> None:
         counts = refresh_careers(conn, min_games=min_games, full=not stale)
         periods = stale_periods(conn) if stale else all_periods(conn)
         boards = refresh_leaderboards(conn, periods, min_games=min_games)
+    if not stale:
+        vacuum_statistics(warehouse)
     done = f"{rows} player-game rows; " if not stale else ""
     click.echo(
         f"{done}{counts['careers']} careers; "
