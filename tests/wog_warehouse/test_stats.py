@@ -182,6 +182,30 @@ def test_cli_answers_in_the_documented_json(history: sa.Engine) -> None:
     assert find_player(history, "CHARLIE") == 3
 
 
+def test_a_full_refresh_rebuilds_the_same_careers_and_vacuums_what_it_rewrote(
+    history: sa.Engine,
+) -> None:
+    from wog_cli import main
+
+    def careers() -> list[tuple]:
+        with history.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(sa.text("SELECT * FROM player_careers")))
+
+    before = careers()
+    result = CliRunner().invoke(main, ["stats", "refresh"])
+    assert result.exit_code == 0, result.output
+    # 4 + 5 + 3 player-games; 5 careers; weeks 10 and 15, March and April.
+    assert result.stdout.startswith("12 player-game rows; 5 careers; 4 periods")
+    assert careers() == before
+    with history.connect() as conn:
+        vacuumed = set(
+            conn.execute(
+                sa.text("SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL")
+            ).scalars()
+        )
+    assert {"player_game_stats", "player_side_totals", "player_careers"} <= vacuumed
+
+
 def test_an_empty_table_says_why(history: sa.Engine) -> None:
     from wog_cli import main
 
