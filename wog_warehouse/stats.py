@@ -395,8 +395,10 @@ WITH periods AS (
     JOIN periods p ON p.start_on = k.start_on AND p.weekly = k.weekly  -- the ones asked for
     WHERE s.played_on >= :lo AND s.played_on < :hi
     GROUP BY 1, 2, 3
-), mean AS (  -- kills per player-game over the period
-    SELECT period, source, sum(kills)::float8 / sum(games) AS mu FROM pp GROUP BY 1, 2
+), mean AS (  -- kills per player-game over the period, and its one-game records
+    SELECT period, source, sum(kills)::float8 / sum(games) AS mu, max(best_kills) AS top_kills,
+           max(longest_kill_m) AS top_longest
+    FROM pp GROUP BY 1, 2
 ), firsts AS MATERIALIZED (  -- each player's first game of all (newcomers): one probe each
     SELECT d.player_id, (SELECT min(e.played_on) FROM player_game_stats e
                          WHERE e.player_id = d.player_id) AS first_on
@@ -405,6 +407,11 @@ WITH periods AS (
 SELECT pp.*, f.first_on, (pp.kills + :prior * m.mu) / (pp.games + :prior) AS score,
        pp.games >= :min_games AS ranked
 FROM pp JOIN mean m USING (period, source) JOIN firsts f USING (player_id)
+-- only the rows a table or a nomination can name (a fifth of them): the ranked, commanders,
+-- teamkillers, newcomers and the holders of the period's one-game records
+WHERE pp.games >= :min_games OR pp.commander_games > 0 OR pp.teamkills > 0
+      OR f.first_on >= pp.start_on OR pp.best_kills = m.top_kills
+      OR pp.longest_kill_m = m.top_longest
 """
 
 # One row per period and table: its ranked players, best first (ties by player id), read back
@@ -531,31 +538,48 @@ def refresh_leaderboards(
     periods = sorted(set(periods))
     if not periods:
         return {"periods": 0, "leaderboards": 0, "nominations": 0}
-    bounds = [period_bounds(p) for p in periods]
     # Marks cleared first: a game marking a period while this runs stays marked for next time.
     conn.execute(
         sa.text("DELETE FROM stats_stale WHERE kind = 'period' AND key = ANY(:p)"),
         {"p": periods},
     )
-    params = {
-        "periods": periods,
-        "starts": [b[0] for b in bounds],
-        "lo": min(b[0] for b in bounds),
-        "hi": max(b[1] for b in bounds),
-        "prior": SCORE_PRIOR_GAMES,
-        "min_games": min_games,
-    }
     if len(periods) > 4:
         conn.execute(sa.text(_BATCH_MEMORY))
     for table in ("leaderboards", "nominations"):
         conn.execute(sa.text(f"DELETE FROM {table} WHERE period = ANY(:p)"), {"p": periods})
-    conn.execute(sa.text("DROP TABLE IF EXISTS stats_period_players"))
-    conn.execute(sa.text(_PERIOD_PLAYERS), params)
-    conn.execute(sa.text("ANALYZE stats_period_players"))
-    boards = conn.execute(sa.text(_LEADERBOARDS)).rowcount
-    awards = conn.execute(sa.text(_NOMINATIONS)).rowcount
-    conn.execute(sa.text("DROP TABLE stats_period_players"))
+    boards = awards = 0
+    for chunk in _period_chunks(periods):
+        bounds = [period_bounds(p) for p in chunk]
+        params = {
+            "periods": chunk,
+            "starts": [b[0] for b in bounds],
+            "lo": min(b[0] for b in bounds),
+            "hi": max(b[1] for b in bounds),
+            "prior": SCORE_PRIOR_GAMES,
+            "min_games": min_games,
+        }
+        conn.execute(sa.text("DROP TABLE IF EXISTS stats_period_players"))
+        conn.execute(sa.text(_PERIOD_PLAYERS), params)
+        conn.execute(sa.text("ANALYZE stats_period_players"))
+        boards += conn.execute(sa.text(_LEADERBOARDS)).rowcount
+        awards += conn.execute(sa.text(_NOMINATIONS)).rowcount
+        conn.execute(sa.text("DROP TABLE stats_period_players"))
     return {"periods": len(periods), "leaderboards": boards, "nominations": awards}
+
+
+# About a year of weeks and months: one chunk's players and sums stay in memory, so a rebuild
+# of every period grows with the history, not faster (one pass would spill at 100,000 games).
+_CHUNK_PERIODS = 64
+
+
+def _period_chunks(periods: list[str]) -> list[list[str]]:
+    """``periods`` in one chunk, or grouped by the year their first day falls in."""
+    if len(periods) <= _CHUNK_PERIODS:
+        return [periods]
+    years: dict[int, list[str]] = {}
+    for period in periods:
+        years.setdefault(period_bounds(period)[0].year, []).append(period)
+    return [years[year] for year in sorted(years)]
 
 
 REBUILT_TABLES = ("player_game_stats", "player_side_totals", "player_weapon_kills",
