@@ -112,6 +112,7 @@ SELECT player_id, side, min(source), count(*), sum(kills), sum(deaths), sum(team
        count(*) FILTER (WHERE commander_won), max(longest_kill_m), min(played_on),
        max(played_on)
 FROM player_game_stats WHERE {rows} GROUP BY player_id, side
+ORDER BY player_id, side  -- rows locked in one order: concurrent games cannot deadlock
 ON CONFLICT (player_id, side) DO UPDATE SET
     games = t.games + excluded.games, kills = t.kills + excluded.kills,
     deaths = t.deaths + excluded.deaths, teamkills = t.teamkills + excluded.teamkills,
@@ -128,7 +129,7 @@ INSERT INTO player_weapon_kills AS t (player_id, weapon, kills)
 SELECT f.killer_id, f.weapon, count(*) FROM frags f
 WHERE {frags} AND f.killer_id IS NOT NULL AND f.killer_id <> f.victim_id AND NOT f.is_teamkill
       AND f.weapon IS NOT NULL
-GROUP BY 1, 2
+GROUP BY 1, 2 ORDER BY 1, 2
 ON CONFLICT (player_id, weapon) DO UPDATE SET kills = t.kills + excluded.kills
 """
 

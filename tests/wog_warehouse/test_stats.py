@@ -301,3 +301,37 @@ def test_refreshing_what_changed_equals_a_full_rebuild(engine: sa.Engine) -> Non
     refresh_careers(engine, min_games=2, full=True)
     refresh_leaderboards(engine, all_periods(engine), min_games=2)
     assert snapshot() == incremental
+
+
+def test_games_landing_at_once_add_up_to_a_full_rebuild(engine: sa.Engine) -> None:
+    """Two runs writing different games of the same players at the same moment (their sums'
+    rows are shared): every game is counted once, and both runs finish."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wog_fakes.history import build_history
+
+    history = build_history(engine, 40, pool=60, players_per_game=30, refresh=False)
+    ids = list(range(history.first_id, history.first_id + 40))
+    refresh_player_directory(engine, ids)
+
+    def land(half: list[int]) -> None:
+        for replay_id in half:
+            refresh_game_stats(engine, [replay_id])
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(land, [ids[0::2], ids[1::2]]))  # re-raises a deadlock, if any
+
+    def sums() -> dict[str, list]:
+        with engine.connect() as conn:
+            return {
+                t: sorted(tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
+                for t in ("player_side_totals", "player_weapon_kills")
+            }
+
+    landed = sums()
+    with engine.connect() as conn:
+        listed = conn.scalar(sa.text("SELECT count(*) FROM players"))
+    assert listed > 1000
+    assert sum(row[3] for row in landed["player_side_totals"]) == listed  # games, by side
+    refresh_game_stats(engine, None)
+    assert sums() == landed
