@@ -225,8 +225,15 @@ def replay_json(
 
 
 def _spec(name: str, deps: list, description: str) -> dg.AssetSpec:
+    # The column schema is the table's, not a run's: declared once here (the asset's page shows
+    # it) instead of copied into every partition's materialization of every batch.
     return dg.AssetSpec(
-        name, deps=deps, group_name="warehouse", kinds={"postgres"}, description=description
+        name,
+        deps=deps,
+        group_name="warehouse",
+        kinds={"postgres"},
+        description=description,
+        metadata={"dagster/column_schema": column_schema(name)},
     )
 
 
@@ -330,12 +337,17 @@ def _warehouse_tables(
         rid = written[0]
         common["mission_name"] = missions[rid]
         common["page_url"] = dg.MetadataValue.url(page_urls[rid])
-    preview = dg.MetadataValue.md(preview_table(previews))
     for table, n in counts.items():
-        extra = problems.metadata() if table == "games" else {}
-        extra["preview"] = preview
-        standard = {"dagster/row_count": n, "dagster/column_schema": column_schema(table)}
-        yield dg.MaterializeResult(asset_key=table, metadata={**common, **standard, **extra})
+        # The problems and the preview of what was written (one table for all four) go with
+        # the games, once; each partition of a batch carries a copy of its run's metadata.
+        extra = (
+            {**problems.metadata(), "preview": dg.MetadataValue.md(preview_table(previews))}
+            if table == "games"
+            else {}
+        )
+        yield dg.MaterializeResult(
+            asset_key=table, metadata={**common, "dagster/row_count": n, **extra}
+        )
     for check in CHECKS:
         offending = quality_problems(engine, check, written)
         yield dg.AssetCheckResult(
@@ -350,9 +362,6 @@ def _warehouse_tables(
             },
         )
     finish_step(context, problems, "parsing and writing")
-
-
-warehouse_tables = build_warehouse_tables([game_page_html, replay_json])
 
 
 PREVIEW_ROWS = 10
@@ -437,3 +446,6 @@ def player_directory(
         }
     )
     finish_step(context, Problems(), "refreshing the player directory")
+
+
+warehouse_tables = build_warehouse_tables([game_page_html, replay_json])
