@@ -225,25 +225,19 @@ def refresh_game_stats(conn: Connection | Engine, replay_ids: list[int] | None) 
             {"ids": ids},
         ).scalars()
     )
-    redo: set[int] = set()
-    if replaced:
-        redo.update(
-            conn.execute(
-                sa.text("SELECT player_id FROM player_game_stats WHERE replay_id = ANY(:ids)"),
-                {"ids": sorted(replaced)},
-            ).scalars()
-        )
+
+    def players_of_replaced() -> set[int]:
+        if not replaced:
+            return set()
+        sql = "SELECT player_id FROM player_game_stats WHERE replay_id = ANY(:ids)"
+        return set(conn.execute(sa.text(sql), {"ids": sorted(replaced)}).scalars())
+
+    redo = players_of_replaced()  # in the old rows
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
     conn.execute(sa.text("DELETE FROM player_game_stats WHERE replay_id = ANY(:ids)"), {"ids": ids})
     written = conn.execute(sa.text(_game_stats_sql(ids=True)), {"ids": ids}).rowcount
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
-    if replaced:
-        redo.update(
-            conn.execute(
-                sa.text("SELECT player_id FROM player_game_stats WHERE replay_id = ANY(:ids)"),
-                {"ids": sorted(replaced)},
-            ).scalars()
-        )
+    redo |= players_of_replaced()  # and in the new ones
     _add_sums(conn, [i for i in ids if i not in replaced], sorted(redo))
     return written
 
