@@ -88,10 +88,9 @@ def test_upgrade_waits_for_a_database_that_comes_up_late(empty_db_url: str) -> N
 
 def test_upgrade_gives_up_after_the_wait_with_one_line_and_no_password() -> None:
     url = f"postgresql://wog:s3cret-pw@127.0.0.1:{_free_port()}/wog"
-    started = time.monotonic()
     result = run_wog("db", "upgrade", "--wait", "2", env=_env(url), timeout=60)
     assert result.returncode == 1
-    assert time.monotonic() - started >= 1.5
+    assert "waiting up to 2 s for" in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1
     assert "cannot connect to postgresql+psycopg://wog:***@127.0.0.1" in errors[0]
