@@ -14,9 +14,9 @@ newcomers, three games a day) and measures, against the targets of the statistic
   measures it against the old full re-aggregation).
 
 Each figure is printed beside its floor, measured in the same run: one aggregate pass over the
-rows it cannot avoid reading (the new game's frags, its month's per-game rows and the careers —
-which are sums kept current, not re-read histories; every frag and per-game row for the rebuild), and the
-ratio to it. Peak memory: this process and the Postgres backend that ran the
+rows it cannot avoid reading (the new game's frags, its month's per-game rows and the careers,
+which are sums kept current, not re-read histories; every frag and per-game row for the
+rebuild), and the ratio to it. Peak memory: this process and the Postgres backend that ran the
 rebuild (its VmHWM, shared buffers it touched included).
 
     uv run python bench/stats.py [--games 10000]

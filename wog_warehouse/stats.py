@@ -24,10 +24,11 @@ replay and mark their players and periods stale (``stats_stale``); in the same t
 game's rows are added to its players' sums by side and kills by weapon (``player_side_totals``,
 ``player_weapon_kills``), and the players of a re-parsed game are summed again from their rows.
 Careers are then redone from those sums for the stale players — a few rows each however long
-their history — and the period tables for the stale periods, or everything rebuilt in full. Rivals — a player's **nemesis** (who killed
-them most) and **favourite victim** (whom they killed most), kills only, ties to the lower
-player id — are computed from the frags when asked (:data:`RIVALS_OF`, one player's few
-thousand frags from an index: milliseconds), so no new game pays for them.
+their history — and the period tables for the stale periods, or everything rebuilt in full.
+Rivals — a player's **nemesis** (who killed them most) and **favourite victim** (whom they
+killed most), kills only, ties to the lower player id — are computed from the frags when asked
+(:data:`RIVALS_OF`, one player's few thousand frags from an index: milliseconds), so no new
+game pays for them.
 """
 
 from __future__ import annotations
@@ -366,9 +367,10 @@ AWARDS = ("mvp", "sharpshooter", "survivor", "one_man_army", "friendly_fire", "i
 # Each period's players and their sums, scored against the period's community mean, in one
 # pass over the per-game rows of the date range: each row is summed into its week and its month
 # by their first day (date arithmetic, no text per row; one hash aggregate, no sort), and the
-# range bounds the scan (one new game: its month and week; a full rebuild: everything). Keys are compared bytewise (COLLATE "C"): only equality and
-# order matter. ``best_kills`` (most kills in one game) lets the nominations find their game
-# through the index instead of reading every row again.
+# range bounds the scan (one new game: its month and week; a full rebuild: a year per chunk).
+# Keys are compared bytewise (COLLATE "C"): only equality and order matter. ``best_kills``
+# (most kills in one game) lets the nominations find their game through the index instead of
+# reading every row again.
 _PERIOD_PLAYERS = """
 CREATE TEMP TABLE stats_period_players AS
 WITH periods AS (
