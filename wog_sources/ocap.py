@@ -49,6 +49,7 @@ import msgspec
 from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
 from wog_core.sides import SIDE_ORDER, Side
 from wog_sources.errors import ReplayParseError, ResponseTooLarge
+from wog_sources.jsonguard import MAX_NESTING, decode_error_message, nesting_message, too_deep
 
 GZIP_MAGIC = b"\x1f\x8b"
 # A recording decompressed beyond this is refused (a gzip bomb, or not a recording). Callers
@@ -224,6 +225,11 @@ def decode_recording(
     :class:`ReplayParseError` naming the replay, the URL and what is wrong.
     """
     data = uncompressed(body, limit=limit, url=url)
+    deep = too_deep(data)
+    if deep is not None:
+        raise ReplayParseError(
+            f"recording: {nesting_message(deep)}", replay_id=replay_id or None, url=url
+        )
     try:
         rec = _DECODER.decode(data)
     except msgspec.ValidationError as exc:
@@ -232,7 +238,13 @@ def decode_recording(
         ) from None
     except msgspec.DecodeError as exc:
         raise ReplayParseError(
-            f"not valid JSON: {exc}", replay_id=replay_id or None, url=url
+            f"recording: {decode_error_message(data, exc)}", replay_id=replay_id or None, url=url
+        ) from None
+    except RecursionError:  # only if the stack was nearly spent before decoding began
+        raise ReplayParseError(
+            f"recording is nested too deeply to decode here (limit {MAX_NESTING})",
+            replay_id=replay_id or None,
+            url=url,
         ) from None
     del data
     return _Decoder(rec, replay_id=replay_id, url=url).run(ended_at, started_at)

@@ -30,6 +30,7 @@ from wog_core.models import (
 )
 from wog_core.sides import SIDE_ORDER, Side
 from wog_sources.errors import ReplayNotFound, ReplayParseError
+from wog_sources.jsonguard import MAX_NESTING, decode_error_message, nesting_message, too_deep
 
 ERROR_PAGE_TITLE = "Ошибка / WOG Stats"
 
@@ -404,6 +405,9 @@ def _decode_replay(body: bytes | str, fail: Fail, notes: _Notes) -> _RawReplay:
         body = body.encode("utf-8", errors="surrogatepass")
     if not body.strip():
         raise fail("replay JSON is empty")
+    deep = too_deep(body)
+    if deep is not None:
+        raise fail(f"replay JSON: {nesting_message(deep)}")
     try:
         return _decoder.decode(body)
     except UnicodeDecodeError:
@@ -412,7 +416,11 @@ def _decode_replay(body: bytes | str, fail: Fail, notes: _Notes) -> _RawReplay:
     except msgspec.ValidationError as exc:
         raise fail(f"unexpected replay JSON layout: {exc}") from None
     except msgspec.DecodeError as exc:
-        raise fail(f"replay JSON is not valid JSON (truncated download?): {exc}") from None
+        raise fail(f"replay JSON: {decode_error_message(body, exc)}") from None
+    except RecursionError:  # only if the stack was nearly spent before decoding began
+        raise fail(
+            f"replay JSON is nested too deeply to decode here (limit {MAX_NESTING})"
+        ) from None
 
 
 def _recode(body: bytes) -> bytes:

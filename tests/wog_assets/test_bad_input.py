@@ -70,6 +70,15 @@ def _duplicate_player(game: GeneratedGame) -> GeneratedGame:
     )
 
 
+def _nested_in_a_skipped_field(game: GeneratedGame, depth: int) -> GeneratedGame:
+    """A key the parser never reads, nested ``depth`` arrays deep (the interpreter's limit is
+    1,000: decoding it would raise RecursionError)."""
+    text = game.replay_json.decode()
+    assert text.endswith("}")
+    deep = "[" * depth + "]" * depth
+    return dataclasses.replace(game, replay_json=(text[:-1] + f',"viewerTrail":{deep}}}').encode())
+
+
 def _page(game: GeneratedGame, pattern: str, replacement: str) -> GeneratedGame:
     html, n = re.subn(pattern, replacement, game.page_html, count=1)
     assert n == 1
@@ -80,7 +89,7 @@ def _batch() -> tuple[list[GeneratedGame], dict[int, str], dict[int, str]]:
     """Games 6000.., the expected rejections (id → words of the reason), the expected repairs."""
     g = {
         i: generate_game(i, seed=7, options=GameOptions(players=40))
-        for i in range(FIRST, FIRST + 14)
+        for i in range(FIRST, FIRST + 15)
     }
     player = lambda doc: doc["players"][_first_player(doc)]  # noqa: E731
     death = lambda doc: doc["playersDead"][_first_death(doc)[0]][_first_death(doc)[1]]  # noqa: E731
@@ -97,6 +106,7 @@ def _batch() -> tuple[list[GeneratedGame], dict[int, str], dict[int, str]]:
     g[6010] = _edit_json(g[6010], _set(death, 4, 1e308))
     g[6011] = _duplicate_player(g[6011])
     g[6012] = _edit_json(g[6012], _set(player, 2, ["a", "list"]))
+    g[6014] = _nested_in_a_skipped_field(g[6014], depth=1_000)
     rejected = {
         6002: "= 100000000000000000000: beyond the column's range",
         6003: "players[",
@@ -105,6 +115,7 @@ def _batch() -> tuple[list[GeneratedGame], dict[int, str], dict[int, str]]:
         6008: "500",
         6009: "negative count in '-13 / ",
         6011: "appears twice",
+        6014: "nested deeper than 64 levels",
     }
     repaired = {
         6001: "not UTF-8",
@@ -132,20 +143,24 @@ def test_a_batch_with_every_bad_input_writes_every_good_replay_and_names_each_ba
             resources=resources(site.url, db_url),
             executor=dg.in_process_executor,
         )
-        report = run_backfill(defs, instance, FIRST, FIRST + 13, batch=50)
+        report = run_backfill(defs, instance, FIRST, FIRST + 14, batch=50)
 
     with engine.connect() as conn:
         loaded = set(conn.execute(sa.text("SELECT replay_id FROM games")).scalars())
         queued = set(conn.execute(sa.text("SELECT replay_id FROM notifications")).scalars())
+        counted = set(
+            conn.execute(sa.text("SELECT DISTINCT replay_id FROM player_game_stats")).scalars()
+        )
         nickname = conn.execute(
             sa.text("SELECT nickname FROM players WHERE replay_id = 6001 AND nickname LIKE 'Иван%'")
         ).scalar()
         nul_free = conn.execute(
             sa.text("SELECT count(*) FROM players WHERE replay_id = 6006 AND nickname = 'NulName'")
         ).scalar()
-    good = set(range(FIRST, FIRST + 14)) - set(rejected)
+    good = set(range(FIRST, FIRST + 15)) - set(rejected)
     assert loaded == good
     assert queued == good  # later steps ran for every good replay too
+    assert counted == good  # with their statistics
     assert nickname == "Иван Грозный"  # cp1251 decoded, not garbled
     assert nul_free == 1
 

@@ -281,7 +281,7 @@ def test_gzip_is_detected_by_its_magic_bytes_not_the_name() -> None:
 
 
 def test_bad_recordings_fail_with_one_line_naming_what() -> None:
-    with pytest.raises(ReplayParseError, match=r"replay 4, f\.json: not valid JSON"):
+    with pytest.raises(ReplayParseError, match=r"replay 4, f\.json: recording: not valid JSON"):
         decode_recording(b"{", replay_id=4, url="f.json")
     with pytest.raises(ReplayParseError, match=r"\$\.entities\[0\]\.id"):
         decode_recording(_recording([{"id": "x", "type": "unit"}], []), replay_id=4, url="f.json")
@@ -294,6 +294,24 @@ def test_bad_recordings_fail_with_one_line_naming_what() -> None:
     bomb = gzip.compress(b" " * 5_000_000)
     with pytest.raises(ResponseTooLarge):
         decode_recording(bomb, replay_id=4, limit=1_000_000)
+
+
+def test_hostile_recordings_are_named_rejections_not_interpreter_errors() -> None:
+    # Markers nested 5,000 deep: beyond the interpreter's own limit.
+    body = _recording([_unit(0, "A")], []).replace(
+        b'"Markers": [[["huge", "huge", "huge"]]]', b'"Markers": ' + b"[" * 5000 + b"]" * 5000
+    )
+    assert body.count(b"[" * 5000) == 1
+    with pytest.raises(
+        ReplayParseError, match=r"replay 4, f\.json: recording: nested deeper than 64"
+    ):
+        decode_recording(gzip.compress(body), replay_id=4, url="f.json")
+    nan = _recording([_unit(0, "A")], []).replace(b'"captureDelay": 2', b'"captureDelay": NaN')
+    at = nan.index(b"NaN")
+    with pytest.raises(ReplayParseError, match=rf"recording: NaN at byte {at}: not a JSON number"):
+        decode_recording(nan, replay_id=4, url="f.json")
+    # A real recording is 6 levels deep: far inside the limit.
+    assert decode_recording(_recording([_unit(0, "A")], []), replay_id=4).replay.players
 
 
 def test_cli_parse_and_summary_read_a_recording(tmp_path: Path) -> None:

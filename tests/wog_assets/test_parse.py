@@ -180,7 +180,10 @@ def test_php_style_empty_objects_are_accepted() -> None:
     ("body", "message"),
     [
         (b"", "empty"),
-        (_doc()[:-40], "not valid JSON"),
+        (_doc()[:-40], "it ends early, at byte"),
+        (b'{"players": {}, "x": [1, NaN]}', "NaN at byte 25: not a JSON number"),
+        (b'{"players": {}, "x": -Infinity}', "-Infinity at byte 21: not a JSON number"),
+        (b'{"players": {}, "x": ' + b"[" * 1000 + b"]" * 1000 + b"}", "nested deeper than 64"),
         (json.dumps({"factions": {}}).encode(), "no 'players'"),
         (_doc(players={"10": [7, "A"]}), "unknown side 7"),
         (_doc(players={"x": [1, "A"]}), "players['x']"),
@@ -192,6 +195,11 @@ def test_bad_replay_json_is_reported_clearly(body: bytes, message: str) -> None:
     with pytest.raises(ReplayParseError, match="replay 7, http://x/j") as info:
         parse_replay_json(body, replay_id=7, url="http://x/j")
     assert message in str(info.value)
+
+
+def test_brackets_inside_text_are_not_nesting() -> None:
+    body = b'{"players": {"1": [1, "' + b"[" * 100 + b'{"]}}'
+    assert parse_replay_json(body, replay_id=7).players[0].nickname == "[" * 100 + "{"
 
 
 def test_games_list_newest_first_with_counts() -> None:

@@ -104,6 +104,15 @@ def database_error(exc: sa.exc.DBAPIError) -> str:
     return f"the database refused it: {text.splitlines()[0] if text else type(exc).__name__}"
 
 
+def unforeseen(exc: BaseException) -> str:
+    """An error no rule names, in one line: its kind and its first line of text."""
+    text = str(exc).strip().splitlines()
+    kind = {RecursionError: "nested too deeply", MemoryError: "too large to decode"}.get(
+        type(exc), f"unexpected {type(exc).__name__}"
+    )
+    return f"{kind}: {text[0][:200]}" if text else kind
+
+
 def _fetch_raw(
     context: dg.AssetExecutionContext,
     *,
@@ -314,6 +323,10 @@ def _warehouse_tables(
             continue
         except sa.exc.DBAPIError as exc:
             problems.reject(rid, f"{raw.page_url}: {database_error(exc)}")
+            continue
+        except Exception as exc:  # a body no rule foresaw (or a bug of ours): this game only
+            context.log.exception(f"replay {rid}: decoding {raw.json_url} raised")
+            problems.reject(rid, f"{raw.json_url}: cannot be decoded: {unforeseen(exc)}")
             continue
         problems.repair(rid, parsed.repairs)
         for table, n in written_counts.items():

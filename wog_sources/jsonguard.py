@@ -1,0 +1,73 @@
+"""Hostile JSON, refused before it reaches a decoder: nesting depth and misleading wording.
+
+A decoder recurses once per nesting level, so a body nested a thousand levels deep — even in a
+section the parsers skip — would raise ``RecursionError`` from wherever the interpreter's stack
+happens to end. Real bodies are shallow (a replay JSON is 4 levels deep, an OCAP recording 6), so
+every body is held to :data:`MAX_NESTING` explicitly, the same wherever it is decoded.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_NESTING = 64
+"""The deepest nesting of arrays and objects a replay body may have (real ones: 4–6)."""
+
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_TOKENS = re.compile(rb'[\[\]{}]|"(?:[^"\\]|\\.)*"')
+_AT_BYTE = re.compile(r"\(byte (\d+)\)")
+_CONSTANTS = (b"NaN", b"-Infinity", b"Infinity", b"+Infinity")
+
+
+def too_deep(data: bytes, limit: int = MAX_NESTING) -> int | None:
+    """The byte offset at which ``data`` first nests deeper than ``limit``, else None.
+
+    A fast pass over the brackets alone (removing innermost pairs once per level) clears real
+    bodies in a few passes; only a body it cannot clear is scanned token by token, strings
+    skipped, to find where the nesting passes the limit.
+    """
+    brackets = data.translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return None
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            break  # unbalanced (brackets inside strings, or broken JSON): scan properly
+        brackets = shorter
+    else:
+        if not brackets:
+            return None
+    depth = 0
+    for token in _TOKENS.finditer(data):
+        first = token.group()[:1]
+        if first in b"[{":
+            depth += 1
+            if depth > limit:
+                return token.start()
+        elif first in b"]}":
+            depth -= 1
+    return None
+
+
+def nesting_message(offset: int, limit: int = MAX_NESTING) -> str:
+    return f"nested deeper than {limit} levels (at byte {offset})"
+
+
+def decode_error_message(data: bytes, error: Exception) -> str:
+    """What a decoder's complaint means for an admin: a NaN or Infinity literal named at its
+    byte, a truncated body as truncated, anything else as not valid JSON."""
+    text = str(error)
+    match = _AT_BYTE.search(text)
+    if match:
+        at = int(match.group(1))
+        if data.startswith(b"Infinity", at) and data[at - 1 : at] == b"-":
+            at -= 1  # the decoder points past the sign
+        for constant in _CONSTANTS:
+            if data.startswith(constant, at):
+                return (
+                    f"{constant.decode()} at byte {at}: not a JSON number "
+                    "(the exporter wrote a non-finite value)"
+                )
+    if "truncated" in text:
+        return f"not valid JSON: it ends early, at byte {len(data)} (truncated download?)"
+    return f"not valid JSON: {text}"
