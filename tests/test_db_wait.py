@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from sqlalchemy.engine import make_url
 
-from tests.conftest import run_wog
+from tests.conftest import ROOT, run_wog
 
 
 def _free_port() -> int:
@@ -33,14 +34,16 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
 
 
 @contextmanager
-def late_listener(target: str | tuple[str, int], after_s: float) -> Iterator[int]:
-    """A TCP port that refuses connections for ``after_s``, then forwards them to ``target``
-    (the test server's Unix socket path, or its host and port)."""
+def late_listener(target: str | tuple[str, int], opens: threading.Event) -> Iterator[int]:
+    """A TCP port that refuses connections until ``opens`` is set, then forwards them to
+    ``target`` (the test server's Unix socket path, or its host and port)."""
     port = _free_port()
     stop = threading.Event()
 
     def serve() -> None:
-        time.sleep(after_s)
+        while not opens.wait(0.1):
+            if stop.is_set():
+                return
         with socket.create_server(("127.0.0.1", port)) as server:
             server.settimeout(0.2)
             while not stop.is_set():
@@ -77,9 +80,29 @@ def test_upgrade_waits_for_a_database_that_comes_up_late(empty_db_url: str) -> N
         if isinstance(socket_dir, str)
         else (real.host or "127.0.0.1", real.port or 5432)
     )
-    with late_listener(target, after_s=3) as port:
+    opens = threading.Event()
+    with late_listener(target, opens) as port:
         late = real.set(host="127.0.0.1", port=port, query={}).render_as_string(hide_password=False)
-        result = run_wog("db", "upgrade", "--wait", "30", env=_env(late), timeout=120)
+        # The database comes up once the command has said it waits, not after a guessed delay.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wog_cli", "db", "upgrade", "--wait", "30"],
+            env=_env(late),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        stderr = []
+        for line in proc.stderr:
+            stderr.append(line)
+            if "waiting up to" in line:
+                opens.set()
+                break
+        out, rest = proc.communicate(timeout=120)
+        result = subprocess.CompletedProcess(
+            proc.args, proc.returncode, out, "".join(stderr) + rest
+        )
     assert result.returncode == 0, result.stderr
     assert "waiting up to 30 s for" in result.stderr
     assert result.stderr.count("waiting up to") == 1  # one line, not one per attempt
