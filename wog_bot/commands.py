@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from wog_bot import store
 from wog_bot.store import top_killers
+from wog_core.ids import MAX_ID, without_controls
 from wog_core.settings import BotSettings
 from wog_report import limits
 from wog_report.build import COLOUR, build_message, embeds_from_payload, to_payload
@@ -87,9 +88,11 @@ class TextOption:
 
     def read(self, given: dict[str, object]) -> str | None:
         value = given.get(self.name)
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str):
             return None
-        value = value.strip()[: self.max_length]
+        value = without_controls(value).strip()[: self.max_length]
+        if not value:
+            return None
         if self.choices and value not in self.choices:
             return None
         return value
@@ -250,7 +253,12 @@ COMMANDS: dict[str, Command] = {
             replay_command,
             (
                 IntOption(
-                    "id", "cmd_replay_id", "cmd_replay_id_invalid", required=True, min_value=1
+                    "id",
+                    "cmd_replay_id",
+                    "cmd_replay_id_invalid",
+                    required=True,
+                    min_value=1,
+                    max_value=MAX_ID,
                 ),
             ),
         ),

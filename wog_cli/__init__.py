@@ -49,10 +49,13 @@ class _Wog(click.Group):
 def one_line(exc: BaseException) -> str:
     """One redacted line for an unexpected error: its type and the first line of its message."""
     from dbschema.connection import DatabaseUnavailable
+    from wog_core.ids import BadId
     from wog_core.logs import redact_text
     from wog_core.settings import SettingsError
 
-    if isinstance(exc, SettingsError | DatabaseUnavailable):  # already one line, what and where
+    if isinstance(
+        exc, SettingsError | DatabaseUnavailable | BadId
+    ):  # already one line, what and where
         return redact_text(str(exc))
     cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""

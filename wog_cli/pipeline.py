@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from wog_cli.common import dagster_environment, engine, settings
+from wog_cli.params import REPLAY_ID
 from wog_core.settings import SET_A_TARGET
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
 
 @click.command("backfill")
-@click.option("--from", "first", type=int, help="First replay id.")
-@click.option("--to", "last", type=int, help="Last replay id (inclusive).")
+@click.option("--from", "first", type=REPLAY_ID, help="First replay id.")
+@click.option("--to", "last", type=REPLAY_ID, help="Last replay id (inclusive).")
 @click.option(
     "--source",
     "source_name",
@@ -188,7 +189,7 @@ def stop_on_sigterm() -> None:
 
 
 @click.command("announce")
-@click.argument("replay_id", type=int, required=False)
+@click.argument("replay_id", type=REPLAY_ID, required=False)
 @click.option(
     "--digest",
     "period",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from wog_cli.common import engine, settings
+from wog_cli.params import REPLAY_ID
 
 if TYPE_CHECKING:
     from wog_core.models import Replay
@@ -133,7 +134,7 @@ def _from_files_or_warehouse(
 @_replay
 @_ocap
 @click.option(
-    "--replay-id", type=int, help="Replay id (fetched from the site when no files are given)."
+    "--replay-id", type=REPLAY_ID, help="Replay id (fetched from the site when no files are given)."
 )
 @click.option("--indent", type=int, default=0, help="Pretty-print with this indent.")
 def parse_cmd(
@@ -165,9 +166,13 @@ def parse_cmd(
 
 
 _warehouse_id = click.option(
-    "--replay-id", type=int, help="Replay id (read from the warehouse when no files are given)."
+    "--replay-id",
+    type=REPLAY_ID,
+    help="Replay id (read from the warehouse when no files are given).",
 )
-_positional_id = click.argument("replay_id_arg", metavar="[REPLAY_ID]", type=int, required=False)
+_positional_id = click.argument(
+    "replay_id_arg", metavar="[REPLAY_ID]", type=REPLAY_ID, required=False
+)
 
 
 def _one_id(positional: int | None, option: int | None) -> int | None:

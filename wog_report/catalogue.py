@@ -123,7 +123,10 @@ _STRINGS: dict[str, dict[str, str]] = {
         "en": "Game #{replay_id} is not in the database.",
     },
     "cmd_no_games": {"ru": "В базе пока нет игр.", "en": "No games in the database yet."},
-    "cmd_replay_id_invalid": {"ru": "Укажите номер игры.", "en": "Give a game number."},
+    "cmd_replay_id_invalid": {
+        "ru": "Номер игры — целое число от {low} до {high}.",
+        "en": "A game number is a whole number from {low} to {high}.",
+    },
     "cmd_top_games_invalid": {
         "ru": "Число игр должно быть от {low} до {high}.",
         "en": "games must be {low}..{high}.",

@@ -18,6 +18,7 @@ from typing import Any
 import lxml.html
 import msgspec
 
+from wog_core.ids import MAX_ID
 from wog_core.models import (
     FALLBACK_ENCODING,
     Commander,
@@ -42,9 +43,10 @@ LABEL_STARTED = "Дата и время старта миссии"
 LABEL_ENDED = "Дата и время окончания миссии"
 LABEL_DURATION = "Длительность миссии"
 
-_GAME_HREF = re.compile(r"/games/(\d+)/?$")
-_MISSION_HREF = re.compile(r"/missions/(\d+)/?$")
-_PLAYER_HREF = re.compile(r"/players/(\d+)/?$")
+# Ids are ASCII digits (``\d`` would also match other scripts' digits, which int() accepts).
+_GAME_HREF = re.compile(r"/games/([0-9]+)/?$")
+_MISSION_HREF = re.compile(r"/missions/([0-9]+)/?$")
+_PLAYER_HREF = re.compile(r"/players/([0-9]+)/?$")
 _COUNT = re.compile(r"(-?\d+)\s*/\s*(-?\d+)")
 _DATE_DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -103,7 +105,7 @@ def parse_games_list(html: str, *, url: str | None = None) -> list[GameListing]:
             continue
         links += 1
         replay_id = int(match.group(1))
-        if replay_id in found:
+        if replay_id in found or not 1 <= replay_id <= MAX_ID:
             continue
         count = _listed_count(link)
         players, slots = (max(0, int(g)) for g in count.groups()) if count else (0, 0)

@@ -52,7 +52,7 @@ def replay_id_for(conn: Connection, source: str, external_id: str) -> int:
     if existing is not None:
         return int(existing)
     base = source_number(conn, source) * SOURCE_BLOCK
-    if external_id.isdigit() and 0 < int(external_id) < SOURCE_BLOCK:
+    if external_id.isascii() and external_id.isdigit() and 0 < int(external_id) < SOURCE_BLOCK:
         rid = base + int(external_id)
     else:
         top = conn.scalar(

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wog_core.clock import period_bounds
+from wog_core.ids import is_id, without_controls
 from wog_core.models import SITE_SOURCE
 from wog_warehouse.stats import AWARDS, BOARDS, RIVALS_OF
 
@@ -24,9 +25,11 @@ class UnknownPlayer(LookupError):
 
 def find_player(engine: Engine, name_or_id: str) -> int:
     """A player id from an id, or a current or past nickname (case-insensitive)."""
-    text = name_or_id.strip()
+    text = without_controls(name_or_id).strip()
+    if not text:
+        raise UnknownPlayer(f"no player called {name_or_id!r}")
     with engine.connect() as conn:
-        if text.isdigit():
+        if is_id(text):
             found = conn.scalar(
                 sa.text("SELECT player_id FROM player_careers WHERE player_id = :id"),
                 {"id": int(text)},
@@ -241,7 +244,12 @@ def nickname_choices(engine: Engine, typed: str, limit: int = 25) -> list[tuple[
     it first, then the busiest players."""
     pattern = (
         "%"
-        + typed.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        + without_controls(typed)
+        .strip()
+        .lower()
+        .replace("\\", "\\\\")
+        .replace("%", "\\%")
+        .replace("_", "\\_")
         + "%"
     )
     with engine.connect() as conn:
