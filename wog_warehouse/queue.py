@@ -113,13 +113,20 @@ def enqueue(
     attachment: bytes | None,
     *,
     announce: bool,
+    asked: bool = False,
 ) -> dict[str, str]:
     """Store the message for each target; returns each target's resulting status.
 
-    A new row is ``pending`` when ``announce`` (a game the sensor found, or a user asked),
-    else ``suppressed`` (backfills never post). An existing row that is not sent or being sent
-    gets the new payload; ``announce`` makes it pending again (a fresh chance, attempts reset);
-    otherwise its status stays. A ``sent`` or ``sending`` row is left untouched.
+    The one rule of what gets posted, whatever path writes the row (the sensor's first tick
+    or its retries, a recovery, a re-parse, a backfill, an upgrade's reload, in any order):
+
+    - a new row is ``pending`` when ``announce`` (a game the sensor found, or a user asked),
+      else ``suppressed`` (backfills never post);
+    - **quiet stays quiet**: a ``suppressed`` row becomes pending only when a user ``asked``
+      (``wog announce``) — a game loaded quietly is never announced by finding it again;
+    - with ``announce`` a ``pending``, ``failed`` or ``unknown`` row gets a fresh chance
+      (pending, attempts reset); without it its status stays;
+    - a ``sent`` or ``sending`` row is left untouched; every other row gets the new payload.
     """
     new_status = Status.PENDING if announce else Status.SUPPRESSED
     result: dict[str, str] = {}
@@ -138,7 +145,12 @@ def enqueue(
                 "updated_at": sa.func.now(),
             }
             if announce:
-                update.update(status=Status.PENDING, attempts=0, last_error=None)
+                fresh = sa.true() if asked else n.c.status != Status.SUPPRESSED
+                update.update(
+                    status=sa.case((fresh, Status.PENDING), else_=n.c.status),
+                    attempts=sa.case((fresh, 0), else_=n.c.attempts),
+                    last_error=sa.case((fresh, None), else_=n.c.last_error),
+                )
             stmt = stmt.on_conflict_do_update(
                 index_elements=[n.c.replay_id, n.c.target],
                 set_=update,

@@ -215,6 +215,11 @@ def test_a_new_game_below_min_players_is_stored_suppressed(
     monkeypatch.setenv("WOG_MIN_PLAYERS", str(players + 1))
     assert run_replays(instance, [3600], site.url, db_url, tags=NEW).success
     assert {row[2] for row in _notifications(engine)} == {"suppressed"}
+    # Quiet stays quiet: the same game found new again (the policy since lowered) is not
+    # posted; only a user asking for it (wog announce) posts it.
     monkeypatch.setenv("WOG_MIN_PLAYERS", str(players))
     assert run_replays(instance, [3600], site.url, db_url, tags=NEW).success
+    assert {row[2] for row in _notifications(engine)} == {"suppressed"}
+    asked = {"wog/trigger": "announce"}
+    assert run_replays(instance, [3600], site.url, db_url, tags=asked).success
     assert {row[2] for row in _notifications(engine)} == {"pending"}

@@ -70,7 +70,7 @@ def notifications(
             if not targets:
                 without_targets.add(source.name)
             for status in enqueue(
-                engine, rid, targets, to_payload(message), chart, announce=announce
+                engine, rid, targets, to_payload(message), chart, announce=announce, asked=asked
             ).values():
                 statuses[status] += 1
         except Exception as exc:  # one game's message must not hold back the others
