@@ -48,6 +48,9 @@ def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
             raise click.ClickException(str(exc)) from None
         bot_settings = dataclasses.replace(bot_settings, webhook_url=webhook_url)
         install_log_redaction(bot_settings.secrets)
+    mismatch = bot_settings.webhook_host_mismatch()
+    if mismatch:
+        raise click.ClickException(mismatch)
     from wog_bot import app
 
     if once:

@@ -27,6 +27,9 @@ from wog_core.models import SITE_SOURCE
 
 DEFAULT_BASE_URL = "https://stats.wogames.info"
 DEFAULT_DISCORD_API = "https://discord.com/api/v10"
+_DISCORD_HOSTS = frozenset(
+    {"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"}
+)
 DEFAULT_TWITCH_API = "https://api.twitch.tv/helix"
 DEFAULT_TWITCH_AUTH = "https://id.twitch.tv/oauth2"
 DEFAULT_DATA_DIR = ".wog"
@@ -98,6 +101,12 @@ class PipelineSettings:
     digests: frozenset[str] = frozenset(DIGEST_KINDS)  # posted by the schedule; others suppressed
 
 
+def _origin(url: Any) -> str:
+    """``scheme://host[:port]`` of a split URL (never its user, password or path)."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.hostname}{port}"
+
+
 @dataclass(frozen=True)
 class Webhook:
     """A Discord webhook URL ``…/webhooks/<id>/<token>``, parsed once."""
@@ -161,6 +170,35 @@ class BotSettings:
     @property
     def webhook(self) -> Webhook | None:
         return Webhook.parse(self.webhook_url) if self.webhook_url else None
+
+    def webhook_host_mismatch(self) -> str | None:
+        """Why a webhook URL would not be what is used, or None.
+
+        Posts go to ``discord_api_url``; a webhook URL on another host (a typo, a proxy, a
+        stand-in) would silently not be the one used, so the bot refuses to start on it.
+        Discord's own hosts (discord.com, discordapp.com, its ptb/canary) all serve the
+        default API.
+        """
+        from urllib.parse import urlsplit
+
+        api = urlsplit(self.discord_api_url)
+        for variable, url in (
+            ("WOG_DISCORD_WEBHOOK_URL", self.webhook_url),
+            ("WOG_ADMIN_WEBHOOK_URL", self.admin_webhook_url),
+        ):
+            if not url:
+                continue
+            hook = urlsplit(url.strip())
+            official = hook.scheme == "https" and (hook.hostname or "") in _DISCORD_HOSTS
+            if self.discord_api_url == DEFAULT_DISCORD_API and official:
+                continue
+            if (hook.scheme, hook.hostname, hook.port) != (api.scheme, api.hostname, api.port):
+                return (
+                    f"{variable} is on {_origin(hook)}, but posts go to "
+                    f"WOG_DISCORD_API_URL {_origin(api)}: use a webhook of that "
+                    "host, or set WOG_DISCORD_API_URL to the webhook's"
+                )
+        return None
 
     @property
     def admin_webhook(self) -> Webhook | None:

@@ -101,3 +101,32 @@ def test_gateway_bot_wires_its_lifecycle() -> None:
     assert bot.rest.http_settings is not None
     with pytest.raises(SystemExit, match="DISCORD_TOKEN"):
         build_gateway_bot(BotSettings())
+
+
+@pytest.mark.parametrize(
+    ("api", "hook", "refused"),
+    [
+        (None, "https://discord.com/api/webhooks/333/tok", False),
+        (None, "https://discordapp.com/api/webhooks/333/tok", False),
+        (None, "https://discrod.com/api/webhooks/333/tok", True),  # a typo of the host
+        ("http://127.0.0.1:5000/api/v10", "http://127.0.0.1:5000/api/webhooks/333/tok", False),
+        ("http://127.0.0.1:5000/api/v10", "http://127.0.0.1:5001/api/webhooks/333/tok", True),
+        ("http://127.0.0.1:5000/api/v10", "https://discord.com/api/webhooks/333/tok", True),
+    ],
+)
+def test_a_webhook_on_another_host_than_the_api_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, api: str | None, hook: str, refused: bool
+) -> None:
+    for name in ("DISCORD_TOKEN", "WOG_BOT_CONFIG", "WOG_DISCORD_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    if api:
+        monkeypatch.setenv("WOG_DISCORD_API_URL", api)
+    monkeypatch.setenv("WOG_DISCORD_WEBHOOK_URL", hook)
+    mismatch = BotSettings.load().webhook_host_mismatch()
+    assert (mismatch is not None) == refused, mismatch
+    if refused:
+        result = CliRunner().invoke(main, ["bot", "--once"])
+        assert result.exit_code == 1
+        (line,) = [x for x in result.output.splitlines() if x.strip()]
+        assert line.startswith("Error: WOG_DISCORD_WEBHOOK_URL is on ")
+        assert "tok" not in line  # the token never reaches the message
