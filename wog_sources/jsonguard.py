@@ -14,6 +14,7 @@ MAX_NESTING = 64
 """The deepest nesting of arrays and objects a replay body may have (real ones: 4–6)."""
 
 _NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _TOKENS = re.compile(rb'[\[\]{}]|"(?:[^"\\]|\\.)*"')
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
 _CONSTANTS = (b"NaN", b"-Infinity", b"Infinity", b"+Infinity")
@@ -22,21 +23,15 @@ _CONSTANTS = (b"NaN", b"-Infinity", b"Infinity", b"+Infinity")
 def too_deep(data: bytes, limit: int = MAX_NESTING) -> int | None:
     """The byte offset at which ``data`` first nests deeper than ``limit``, else None.
 
-    A fast pass over the brackets alone (removing innermost pairs once per level) clears real
-    bodies in a few passes; only a body it cannot clear is scanned token by token, strings
-    skipped, to find where the nesting passes the limit.
+    A pass over the brackets alone (removing innermost pairs once per level) clears real bodies
+    in a few passes. Brackets inside strings (a ``[TAG`` nickname) can unbalance it; then the
+    strings are cut out first and the pass repeated. Only a body still not cleared — deeper
+    than the limit, or not JSON — is scanned token by token to find where.
     """
-    brackets = data.translate(None, _NOT_BRACKETS)
-    for _ in range(limit):
-        if not brackets:
-            return None
-        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
-        if len(shorter) == len(brackets):
-            break  # unbalanced (brackets inside strings, or broken JSON): scan properly
-        brackets = shorter
-    else:
-        if not brackets:
-            return None
+    if _clears(data.translate(None, _NOT_BRACKETS), limit):
+        return None
+    if _clears(_STRINGS.sub(b"", data).translate(None, _NOT_BRACKETS), limit):
+        return None
     depth = 0
     for token in _TOKENS.finditer(data):
         first = token.group()[:1]
@@ -47,6 +42,18 @@ def too_deep(data: bytes, limit: int = MAX_NESTING) -> int | None:
         elif first in b"]}":
             depth -= 1
     return None
+
+
+def _clears(brackets: bytes, limit: int) -> bool:
+    """Whether a bracket-only sequence is balanced and at most ``limit`` deep."""
+    for _ in range(limit):
+        if not brackets:
+            return True
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            return False
+        brackets = shorter
+    return not brackets
 
 
 def nesting_message(offset: int, limit: int = MAX_NESTING) -> str:
