@@ -143,8 +143,26 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, hikari.HTTPResponseError):
         phrase = getattr(exc.status, "phrase", "")
         code = f" (code {exc.code})" if exc.code else ""
-        return f"{int(exc.status)} {phrase}: {exc.message}{code}".replace(" :", ":")
+        fields = ""
+        if isinstance(exc, hikari.BadRequestError) and exc.errors:
+            fields = " — " + "; ".join(form_errors(exc.errors)[:3])
+        return f"{int(exc.status)} {phrase}: {exc.message}{code}{fields}".replace(" :", ":")
     return f"{type(exc).__name__}: {exc}".strip()
+
+
+def form_errors(errors: object, path: str = "") -> list[str]:
+    """Discord's "Invalid Form Body" details as ``field.path: message`` lines (the field of a
+    400 is what is wrong with that one row)."""
+    if not isinstance(errors, dict):
+        return []
+    lines: list[str] = []
+    for key, value in errors.items():
+        if key == "_errors" and isinstance(value, list):
+            messages = [str(e.get("message", "")) for e in value if isinstance(e, dict)]
+            lines.append(f"{path or 'body'}: {', '.join(messages)}")
+        else:
+            lines += form_errors(value, f"{path}.{key}" if path else str(key))
+    return lines
 
 
 # Discord's answers when a message is refused for its file: Missing Permissions (no Attach

@@ -445,3 +445,31 @@ def test_bot_once_exits_non_zero_after_a_permanent_failure_or_a_refused_token(
     assert proc.returncode == 1
     assert err.strip().splitlines()[-1].startswith("Error: Discord refused DISCORD_TOKEN (401")
     assert BOT_TOKEN not in err
+
+
+def test_an_invalid_form_body_names_the_field() -> None:
+    import hikari
+
+    from wog_bot.delivery import describe
+
+    exc = hikari.BadRequestError(
+        "https://discord.com/api/v10/channels/1/messages",
+        {},
+        b"",
+        "Invalid Form Body",
+        50035,
+        errors={
+            "embeds": {
+                "0": {
+                    "title": {
+                        "_errors": [
+                            {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 256 or fewer."}
+                        ]
+                    }
+                }
+            }
+        },
+    )
+    assert describe(exc) == (
+        "400 Bad Request: Invalid Form Body (code 50035) — embeds.0.title: Must be 256 or fewer."
+    )
