@@ -53,9 +53,8 @@ def one_line(exc: BaseException) -> str:
     from wog_core.logs import redact_text
     from wog_core.settings import SettingsError
 
-    if isinstance(
-        exc, SettingsError | DatabaseUnavailable | BadId
-    ):  # already one line, what and where
+    one_line_already = SettingsError | DatabaseUnavailable | BadId  # what and where, in one line
+    if isinstance(exc, one_line_already):
         return redact_text(str(exc))
     cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""

@@ -18,12 +18,8 @@ class IdParam(click.ParamType):
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            text: str | int = value
-        else:
-            text = str(value)
         try:
-            return parse_id(text, self.what)
+            return parse_id(value if isinstance(value, int) else str(value), self.what)
         except BadId as exc:
             self.fail(str(exc), param, ctx)
 

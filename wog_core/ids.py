@@ -25,8 +25,11 @@ class BadId(ValueError):
 
 def is_id(text: str) -> bool:
     """Whether ``text`` (stripped) is an id: ASCII digits, 1..MAX_ID."""
-    text = text.strip()
-    return bool(_ASCII_DIGITS.fullmatch(text)) and 1 <= int(text) <= MAX_ID
+    try:
+        parse_id(text)
+    except BadId:
+        return False
+    return True
 
 
 def parse_id(value: str | int, what: str = "replay id") -> int:
