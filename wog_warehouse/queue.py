@@ -118,7 +118,7 @@ def enqueue(
     """Store the message for each target; returns each target's resulting status.
 
     The one rule of what gets posted, whatever path writes the row (the sensor's first tick
-    or its retries, a recovery, a re-parse, a backfill, an upgrade's reload, in any order):
+    or its retries, a recovery, a re-parse, a backfill, a reload, in any order):
 
     - a new row is ``pending`` when ``announce`` (a game the sensor found, or a user asked),
       else ``suppressed`` (backfills never post);
