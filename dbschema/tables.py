@@ -422,6 +422,19 @@ notifications = Table(
 )
 
 
+delivery_targets = Table(
+    "delivery_targets",
+    metadata,
+    Column("target", Text, primary_key=True),
+    Column("paused_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", Text, nullable=False, comment="Discord's refusal, as the bot logged it"),
+    Column("next_check_at", DateTime(timezone=True), nullable=False),
+    Column("checks", Integer, nullable=False, server_default="0"),
+    comment="Targets Discord refuses for good (401/403/404): not posted to until a re-check "
+    "works; their rows wait pending.",
+)
+
+
 # --- Twitch watcher state ------------------------------------------------------------------------
 # In Postgres when WOG_TWITCH_STATE=postgres (created by the migrations); otherwise the bot
 # creates these same tables in a small SQLite file with twitch_metadata.create_all().

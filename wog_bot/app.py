@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 
@@ -67,8 +68,8 @@ async def run_once(settings: BotSettings, given_up: list[str] | None = None) -> 
     """Deliver everything pending (same guarantees) and return the number handled; a row due
     again within :data:`ONCE_WAIT_S` (a rate limit) is waited for, a later one left pending.
 
-    Rows that failed for good (or ended unknown) in this pass are appended to ``given_up``, one
-    line each. Raises :class:`DeliveryRefused` when Discord refuses DISCORD_TOKEN, whether or
+    Rows that failed for good (or ended unknown) and targets paused in this pass are appended to
+    ``given_up``, one line each. Raises :class:`DeliveryRefused` when Discord refuses DISCORD_TOKEN, whether or
     not anything was pending (so cron sees a revoked token at once)."""
     engine, _ = _engine()
     app = delivery_rest_app(settings.discord_api_url)
@@ -90,11 +91,14 @@ async def run_once(settings: BotSettings, given_up: list[str] | None = None) -> 
             if settings.webhook_url:
                 webhook_rest = await stack.enter_async_context(app.acquire(None))
             dispatcher = Dispatcher(engine, _senders(settings, rest, webhook_rest), settings)  # type: ignore[arg-type]
-            await dispatcher.recover_stale()
+            await dispatcher.starting()
             handled = await dispatcher.deliver_due()
             targets = dispatcher.sender.targets
             while True:
-                due = await asyncio.to_thread(queue.next_due_in, engine, targets)
+                # A paused target is not waited for: its re-check is the running bot's.
+                due = await asyncio.to_thread(
+                    functools.partial(queue.next_due_in, engine, targets, paused_too=False)
+                )
                 if due is None or due > ONCE_WAIT_S:
                     break
                 await asyncio.sleep(due)

@@ -16,6 +16,13 @@ link embed) and marked sent if found, else given back to be posted again. Webhoo
 list messages nor take a nonce: a stale webhook row is marked ``unknown`` and the admin is
 alerted once with the game and the target, never re-posted blindly (``wog notifications retry
 N`` after checking).
+
+A refusal of the target itself (:func:`refuses_target`: a deleted webhook or channel, no access,
+a revoked token) pauses the target, not the row: one refused request, one admin alert naming
+the target and the fix, the rows held pending; the target is tried again with one row when the
+bot starts and every ``paused_recheck_s``; the first post that works ends the pause (one more
+alert) and everything held is posted, once. Other refusals (400: this message's form) fail the
+row alone, with the field Discord named.
 """
 
 from __future__ import annotations
@@ -190,6 +197,29 @@ def delivery_rest_app(api_url: str) -> hikari.RESTApp:
     return hikari.RESTApp(url=api_url, max_rate_limit=0.0, max_retries=0)
 
 
+_TARGET_REFUSALS = (401, 403, 404)
+
+
+def refuses_target(exc: BaseException) -> bool:
+    """Whether Discord refused the target rather than this one message.
+
+    401 (a webhook's token no longer valid, or the bot's), 403 (no access or no permission to
+    post in that channel — a refusal for the chart was already retried without it) and 404 (the
+    webhook or channel is gone) answer the same for every message to that target.
+    """
+    return isinstance(exc, hikari.HTTPResponseError) and int(exc.status) in _TARGET_REFUSALS
+
+
+def fix_for(exc: BaseException, target: str) -> str:
+    """The catalogue key of what an admin does about a target refusal."""
+    status = int(exc.status) if isinstance(exc, hikari.HTTPResponseError) else 0
+    if target.startswith("webhook:") and status in (401, 404):
+        return "fix_gone_webhook"
+    if status == 401:
+        return "fix_token"
+    return "fix_gone_channel" if status == 404 else "fix_no_access"
+
+
 def is_permanent(exc: BaseException) -> bool:
     if isinstance(exc, PERMANENT):
         return True
@@ -211,7 +241,8 @@ class Dispatcher:
         self._sleep = sleep
         self.t = Catalogue(settings.language)  # operator alerts, in the bot's language
         self.delivered = 0
-        self.given_up: list[str] = []  # one line per row failed for good or unknown, this pass
+        # One line per row failed for good or unknown, and per target paused, this pass.
+        self.given_up: list[str] = []
 
     def backoff(self, attempts: int) -> float:
         delay = min(
@@ -221,7 +252,9 @@ class Dispatcher:
 
     async def deliver_one(self) -> bool:
         """Claim and deliver one due row; False when none is due."""
-        claimed = await asyncio.to_thread(queue.claim, self.engine, self.sender.targets)
+        claimed = await asyncio.to_thread(
+            queue.claim, self.engine, self.sender.targets, self.settings.paused_recheck_s
+        )
         if claimed is None:
             return False
         note = None
@@ -253,7 +286,9 @@ class Dispatcher:
             return True
         except Exception as exc:
             error = redact(describe(exc), self.settings)
-            if is_permanent(exc):
+            if refuses_target(exc):
+                await self._pause(claimed, exc, error)
+            elif is_permanent(exc):
                 log.error(
                     "notification %s (%s → %s) failed: %s",
                     claimed.id,
@@ -292,7 +327,54 @@ class Dispatcher:
             claimed.target,
             message_id,
         )
+        if claimed.probe:
+            await self._resumed(claimed.target)
         return True
+
+    async def _pause(self, claimed: queue.Claimed, exc: BaseException, error: str) -> None:
+        """The target refused: hold the row, pause the target, tell the admin once per pause."""
+        recheck = self.settings.paused_recheck_s
+        started = await asyncio.to_thread(queue.hold, self.engine, claimed, error, recheck)
+        if started is None:  # a re-check of a paused target, refused again
+            log.warning(
+                "%s still refuses posts (%s); next check in %.0fs", claimed.target, error, recheck
+            )
+            self.given_up.append(f"paused: {claimed.target} still refuses posts ({error})")
+            return
+        log.error(
+            "%s refuses posts: %s; posting there is paused, %d notification(s) held, next "
+            "check in %.0fs (wog notifications retry --target %s)",
+            claimed.target,
+            error,
+            started.held,
+            recheck,
+            claimed.target,
+        )
+        self.given_up.append(
+            f"paused: {claimed.target} refuses posts ({error}); {started.held} notification(s) "
+            "held — see 'wog notifications list'"
+        )
+        text = self.t(
+            "alert_paused",
+            target=claimed.target,
+            error=error,
+            fix=self.t(fix_for(exc, claimed.target)),
+            held=started.held,
+            minutes=max(1, round(recheck / 60)),
+        )
+        await self._alert(f"paused:{claimed.target}:{started.paused_at.timestamp():.0f}", text)
+
+    async def _resumed(self, target: str) -> None:
+        """A re-check worked: end the pause and say so once."""
+        ended = await asyncio.to_thread(queue.resume, self.engine, target)
+        if ended is None:
+            return
+        held = ended.held + 1  # the probe just posted, and those still waiting
+        log.info("%s accepts posts again; posting its %d held notification(s)", target, held)
+        await self._alert(
+            f"resumed:{target}:{ended.paused_at.timestamp():.0f}",
+            self.t("alert_resumed", target=target, held=held),
+        )
 
     async def _alert(self, key: str, text: str) -> None:
         """Queue an operator alert (once per key) for the admin target; logged if none."""
@@ -305,7 +387,8 @@ class Dispatcher:
         """Note a row given up (failed for good, or unknown) and tell the admin once."""
         status = "unknown: " if unknown else ""
         self.given_up.append(
-            f"notification {claimed.id} ({claimed.about} → {claimed.target}): {status}{error}"
+            f"failed: notification {claimed.id} ({claimed.about} → {claimed.target}): "
+            f"{status}{error}"
         )
         if claimed.is_alert:
             return  # an alert that cannot be posted is logged, never alerted about again
@@ -321,6 +404,14 @@ class Dispatcher:
         while not (stop and stop.is_set()) and await self.deliver_one():
             handled += 1
         return handled
+
+    async def starting(self) -> None:
+        """What a bot does once when it starts: resolve rows left in flight, and try every
+        paused target again now (an admin who fixed it restarts the bot)."""
+        await self.recover_stale()
+        paused = await asyncio.to_thread(queue.recheck_now, self.engine, self.sender.targets)
+        if paused:
+            log.info("%d paused target(s): trying each again with one message", paused)
 
     async def recover_stale(self, older_than_s: float | None = None) -> int:
         """Resolve rows left ``sending`` by a dispatcher that died mid-delivery."""
@@ -365,7 +456,7 @@ class Dispatcher:
 
         from dbschema.connection import libpq_url
 
-        await self.recover_stale()
+        await self.starting()
         lost = RepeatedWarning(log, "the notification listener lost the database; reconnecting")
         while not stop.is_set():
             try:

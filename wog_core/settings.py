@@ -148,6 +148,7 @@ class BotSettings:
     retry_base_s: float = 5.0
     retry_cap_s: float = 600.0
     stale_sending_s: float = 120.0
+    paused_recheck_s: float = 600.0  # a target Discord refuses is tried again this often
     twitch_client_id: str | None = None
     twitch_client_secret: str | None = field(default=None, repr=False)
     twitch_logins: tuple[str, ...] = ()
@@ -524,6 +525,8 @@ def _bot_settings(read: _Reader, language: str) -> BotSettings:
         values["twitch_ping_here"] = read.boolean("WOG_TWITCH_PING_HERE")
     if read.text("WOG_POLL_INTERVAL"):
         values["poll_interval_s"] = read.number("WOG_POLL_INTERVAL", 30.0, 0.01)
+    if read.text("WOG_PAUSED_RECHECK"):
+        values["paused_recheck_s"] = read.number("WOG_PAUSED_RECHECK", 600.0, 1.0)
     if read.text("WOG_DELIVERY_MAX_ATTEMPTS"):
         values["max_attempts"] = read.integer("WOG_DELIVERY_MAX_ATTEMPTS", 8, 1)
     return BotSettings(**values)

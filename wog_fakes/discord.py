@@ -109,6 +109,11 @@ class FakeDiscord:
         with self._lock:
             self._scripts[route].append(script)
 
+    def unscript(self, route: str) -> None:
+        """Drop what is scripted for ``route``: it answers normally again."""
+        with self._lock:
+            self._scripts.pop(route, None)
+
     def channel_messages(self, channel_id: int) -> list[dict]:
         with self._lock:
             return list(self.messages[int(channel_id)])

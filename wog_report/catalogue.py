@@ -40,6 +40,30 @@ _STRINGS: dict[str, dict[str, str]] = {
         "ru": "❓ Сообщение ({about}) в {target} могло не дойти (бот остановился посреди запроса). Проверьте канал; если его нет: `wog notifications retry {id}`.",
         "en": "❓ The message for {about} to {target} may not have been posted (the bot stopped mid-request). Check the channel; if it is missing: `wog notifications retry {id}`.",
     },
+    "alert_paused": {
+        "ru": "⏸️ {target}: Discord не принимает сообщения ({error}). {fix} Отправка туда приостановлена, ждут {held} сообщ.; бот проверяет снова при запуске и каждые {minutes} мин, или сразу: `wog notifications retry --target {target}`.",
+        "en": "⏸️ {target}: Discord refuses posts there ({error}). {fix} Posting there is paused with {held} message(s) held; the bot tries again when it starts and every {minutes} min, or now: `wog notifications retry --target {target}`.",
+    },
+    "alert_resumed": {
+        "ru": "▶️ {target} снова принимает сообщения; отправляются {held} ожидавших.",
+        "en": "▶️ {target} accepts posts again; the {held} held message(s) are being posted.",
+    },
+    "fix_gone_webhook": {
+        "ru": "Вебхук удалён или его токен неверен: создайте новый и укажите его URL (WOG_DISCORD_WEBHOOK_URL или WOG_ADMIN_WEBHOOK_URL).",
+        "en": "The webhook was deleted or its token is wrong: create a new one and set its URL (WOG_DISCORD_WEBHOOK_URL or WOG_ADMIN_WEBHOOK_URL).",
+    },
+    "fix_gone_channel": {
+        "ru": "Канала нет или бот его не видит: проверьте WOG_DISCORD_CHANNEL_IDS.",
+        "en": "The channel is gone or the bot cannot see it: check WOG_DISCORD_CHANNEL_IDS.",
+    },
+    "fix_no_access": {
+        "ru": "Дайте боту в этом канале права View Channel, Send Messages и Embed Links.",
+        "en": "Give the bot View Channel, Send Messages and Embed Links in that channel.",
+    },
+    "fix_token": {
+        "ru": "Discord не принимает токен: скопируйте DISCORD_TOKEN заново.",
+        "en": "Discord refuses the token: copy DISCORD_TOKEN again.",
+    },
     # Twitch alerts (the bot's watcher)
     "twitch_live": {"ru": "🔴 {name} в эфире: {url}", "en": "🔴 {name} is live: {url}"},
     "twitch_clip": {"ru": "🎬 {title} — {url}", "en": "🎬 {title} — {url}"},

@@ -18,6 +18,12 @@ during a wait loses nothing — the next bot posts it. A crash while the request
 leaves the row ``sending``; :func:`stale_sending` finds such rows for the bot to resolve: it
 either finds the message (:func:`mark_sent`), gives the row back (:func:`release`), or — when
 the target cannot tell (a webhook) — marks it ``unknown`` (:func:`mark_unknown`) and alerts.
+
+A refusal of the target itself (a deleted webhook or channel, no access) *pauses the target*,
+not the row (:func:`hold`): the row goes back to pending with the reason, and :func:`claim`
+skips every row of a paused target until its re-check is due, when one row is handed out as the
+probe. The first post that works there ends the pause (:func:`resume`), and the held rows are
+posted in their order, once each.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from dbschema.tables import NOTIFICATION_STATUSES
+from dbschema.tables import delivery_targets as paused
 from dbschema.tables import notifications as n
 from wog_core.logs import redact_text
 
@@ -69,6 +76,7 @@ class Claimed:
     claimed_at: dt.datetime
     kind: str = "game"
     dedupe_key: str | None = None
+    probe: bool = False  # claimed while its target is paused: the re-check of that target
 
     @property
     def nonce(self) -> str:
@@ -307,14 +315,25 @@ def mark_announced_elsewhere(engine: Engine, replay_ids: list[int], note: str) -
 # --- the bot's side -----------------------------------------------------------------------
 
 
-def claim(engine: Engine, targets: list[str]) -> Claimed | None:
-    """Atomically take one due ``pending`` row for one of ``targets``."""
+def claim(engine: Engine, targets: list[str], recheck_s: float = 600.0) -> Claimed | None:
+    """Atomically take one due ``pending`` row for one of ``targets``.
+
+    Rows of a paused target are skipped until its re-check is due; then one of them is taken
+    as the probe (``Claimed.probe``) and the next re-check is pushed ``recheck_s`` away, so a
+    refusing target gets one request per interval, not one per row.
+    """
+    still_paused = (
+        sa.select(paused.c.target)
+        .where(paused.c.target == n.c.target, paused.c.next_check_at > sa.func.now())
+        .exists()
+    )
     due = (
         sa.select(n.c.id)
         .where(
             n.c.status == Status.PENDING,
             n.c.target.in_(targets),
             sa.or_(n.c.next_attempt_at.is_(None), n.c.next_attempt_at <= sa.func.now()),
+            ~still_paused,
         )
         .order_by(n.c.created_at, n.c.id)
         .limit(1)
@@ -334,7 +353,17 @@ def claim(engine: Engine, targets: list[str]) -> Claimed | None:
     )
     with engine.begin() as conn:
         row = conn.execute(stmt).first()
-    return Claimed(*row) if row else None
+        if row is None:
+            return None
+        probe = conn.execute(
+            sa.update(paused)
+            .where(paused.c.target == row.target)
+            .values(
+                next_check_at=sa.func.now() + dt.timedelta(seconds=recheck_s),
+                checks=paused.c.checks + 1,
+            )
+        ).rowcount
+    return Claimed(*row, probe=probe == 1)
 
 
 def _finish(engine: Engine, claimed: Claimed, **values: object) -> bool:
@@ -419,15 +448,125 @@ def due_count(engine: Engine, targets: list[str]) -> int:
         ).scalar_one()
 
 
-def next_due_in(engine: Engine, targets: list[str]) -> float | None:
-    """Seconds until the next pending row for ``targets`` is due (0 if one is due now)."""
+def next_due_in(engine: Engine, targets: list[str], *, paused_too: bool = True) -> float | None:
+    """Seconds until the next pending row for ``targets`` is due (0 if one is due now); a row
+    of a paused target is due at the target's re-check (not counted without ``paused_too``)."""
+    due_at = sa.func.greatest(
+        sa.func.coalesce(n.c.next_attempt_at, sa.func.now()),
+        sa.func.coalesce(paused.c.next_check_at, sa.func.now()),
+    )
     with engine.connect() as conn:
         when = conn.execute(
-            sa.select(
-                sa.func.min(sa.func.coalesce(n.c.next_attempt_at, sa.func.now())) - sa.func.now()
-            ).where(n.c.status == Status.PENDING, n.c.target.in_(targets))
+            sa.select(sa.func.min(due_at) - sa.func.now())
+            .select_from(n.outerjoin(paused, paused.c.target == n.c.target))
+            .where(
+                n.c.status == Status.PENDING,
+                n.c.target.in_(targets),
+                sa.true() if paused_too else paused.c.target.is_(None),
+            )
         ).scalar()
     return None if when is None else max(0.0, when.total_seconds())
+
+
+# --- paused targets -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A target Discord refuses for good, and how many rows wait for it."""
+
+    target: str
+    paused_at: dt.datetime
+    reason: str
+    next_check_at: dt.datetime
+    checks: int
+    held: int
+
+
+def _held(conn: Connection, target: str) -> int:
+    return conn.execute(
+        sa.select(sa.func.count()).where(n.c.target == target, n.c.status == Status.PENDING)
+    ).scalar_one()
+
+
+def hold(engine: Engine, claimed: Claimed, reason: str, recheck_s: float) -> Pause | None:
+    """Discord refused ``claimed``'s target itself: pause the target and give the row back.
+
+    The row is pending again with the try not counted (nothing is wrong with the message), and
+    every pending row of the target says ``held: <target> is paused — <reason>``. Returns the pause when this refusal started it — the caller alerts once
+    per pause — and None when the target was paused already (a failed re-check).
+    """
+    with engine.begin() as conn:
+        held = f"held: {claimed.target} is paused — {reason}"
+        conn.execute(
+            sa.update(n)
+            .where(
+                n.c.id == claimed.id,
+                n.c.status == Status.SENDING,
+                n.c.claimed_at == claimed.claimed_at,
+            )
+            .values(
+                status=Status.PENDING,
+                attempts=n.c.attempts - 1,
+                next_attempt_at=None,
+                updated_at=sa.func.now(),
+            )
+        )
+        conn.execute(  # every row waiting for the target says why (wog notifications list)
+            sa.update(n)
+            .where(n.c.target == claimed.target, n.c.status == Status.PENDING)
+            .values(last_error=held)
+        )
+        stmt = pg_insert(paused).values(
+            target=claimed.target,
+            reason=reason,
+            next_check_at=sa.func.now() + dt.timedelta(seconds=recheck_s),
+        )
+        started = conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[paused.c.target],
+                set_={"reason": stmt.excluded.reason, "next_check_at": stmt.excluded.next_check_at},
+            ).returning(paused, sa.literal_column("xmax = 0").label("started"))
+        ).one()
+        if not started.started:
+            return None
+        return Pause(*started[:5], held=_held(conn, claimed.target))
+
+
+def resume(engine: Engine, target: str) -> Pause | None:
+    """A post to ``target`` worked: end its pause. Returns the pause that ended (None if the
+    target was not paused); its ``held`` is how many rows still wait (now due)."""
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.delete(paused).where(paused.c.target == target).returning(paused)
+        ).first()
+        if row is None:
+            return None
+        _notify(conn, target)
+        return Pause(*row, held=_held(conn, target))
+
+
+def recheck_now(engine: Engine, targets: list[str]) -> int:
+    """Make the re-check of every paused target among ``targets`` due now (the bot's start);
+    returns how many are paused."""
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.update(paused)
+            .where(paused.c.target.in_(targets))
+            .values(next_check_at=sa.func.now())
+        ).rowcount
+
+
+def paused_targets(engine: Engine) -> list[Pause]:
+    """Every paused target, oldest pause first, with how many rows it holds."""
+    held = (
+        sa.select(sa.func.count())
+        .where(n.c.target == paused.c.target, n.c.status == Status.PENDING)
+        .scalar_subquery()
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(paused, held).order_by(paused.c.paused_at))
+        return [Pause(*row) for row in rows]
 
 
 # --- operators ----------------------------------------------------------------------------
@@ -483,3 +622,80 @@ def retry(engine: Engine, notification_id: int) -> str | None:
             )
             _notify(conn, notification_id)
         return previous
+
+
+def retry_failed(engine: Engine, target: str | None = None) -> int:
+    """Make every ``failed`` and ``unknown`` row pending again (only ``target``'s with a
+    target); returns how many."""
+    stmt = (
+        sa.update(n)
+        .where(n.c.status.in_([Status.FAILED, Status.UNKNOWN]))
+        .values(
+            status=Status.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            last_error=None,
+            updated_at=sa.func.now(),
+        )
+    )
+    if target is not None:
+        stmt = stmt.where(n.c.target == target)
+    with engine.begin() as conn:
+        count = conn.execute(stmt).rowcount
+        if count:
+            _notify(conn, target or "failed")
+        return count
+
+
+def retry_target(engine: Engine, target: str) -> tuple[Pause | None, int]:
+    """Post to ``target`` again now: its re-check is due at once (if it is paused) and its
+    failed and unknown rows are pending. Returns the target's pause, if any, and how many
+    rows were failed or unknown. The first post then ends the pause — or, still refused,
+    keeps it without a second alert."""
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.update(paused)
+            .where(paused.c.target == target)
+            .values(next_check_at=sa.func.now())
+            .returning(paused)
+        ).first()
+        pause = Pause(*row, held=_held(conn, target)) if row else None
+        if pause:
+            _notify(conn, target)
+    return pause, retry_failed(engine, target)
+
+
+def move_target(engine: Engine, old: str, new: str) -> int:
+    """Give ``old``'s undelivered rows (pending, failed, unknown) to ``new`` — a webhook
+    deleted and created again has a new id — and end ``old``'s pause. A message that ``new``
+    already has is left where it is. Returns how many rows moved."""
+    other = n.alias("other")
+    already = (
+        sa.select(other.c.id)
+        .where(
+            other.c.target == new,
+            sa.or_(other.c.replay_id == n.c.replay_id, other.c.dedupe_key == n.c.dedupe_key),
+        )
+        .exists()
+    )
+    with engine.begin() as conn:
+        moved = conn.execute(
+            sa.update(n)
+            .where(
+                n.c.target == old,
+                n.c.status.in_([Status.PENDING, Status.FAILED, Status.UNKNOWN]),
+                ~already,
+            )
+            .values(
+                target=new,
+                status=Status.PENDING,
+                attempts=0,
+                next_attempt_at=None,
+                last_error=None,
+                updated_at=sa.func.now(),
+            )
+        ).rowcount
+        conn.execute(sa.delete(paused).where(paused.c.target == old))
+        if moved:
+            _notify(conn, new)
+        return moved

@@ -19,7 +19,7 @@ from tests.wog_bot.conftest import bot_settings, queue_game, rows
 from wog_bot.app import run_once
 from wog_bot.delivery import ChannelSender, Dispatcher, Senders
 from wog_fakes.discord import BOT_TOKEN, FakeDiscord, Script
-from wog_warehouse.queue import claim
+from wog_warehouse.queue import claim, paused_targets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,18 +103,36 @@ def test_too_many_transient_failures_end_as_failed(discord: FakeDiscord, engine:
     assert row["last_error"].startswith("gave up after 2 attempts; last: 500")
 
 
-def test_permanent_errors_mark_the_row_failed_with_the_reason(
+def test_a_refused_target_is_paused_with_its_rows_held_and_a_bad_message_fails_alone(
     discord: FakeDiscord, engine: sa.Engine
 ) -> None:
-    queue_game(engine, 3413, ["channel:111", "channel:222"])
+    queue_game(engine, 3413, ["channel:111", "channel:222", "channel:333"])
     discord.script("POST /channels/111/messages", Script(403))
     discord.script("POST /channels/222/messages", Script(404))
-    asyncio.run(run_once(bot_settings(discord)))
+    bad_form = {"message": "Invalid Form Body", "code": 50035,
+                "errors": {"embeds": {"0": {"title": {"_errors": [
+                    {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 256 or fewer."}]}}}}}  # fmt: skip
+    discord.script("POST /channels/333/messages", Script(400, body=bad_form))
+    asyncio.run(run_once(bot_settings(discord, channel_ids=(111, 222, 333))))
     by_target = {r["target"]: r for r in rows(engine)}
-    assert by_target["channel:111"]["status"] == "failed"
-    assert by_target["channel:111"]["last_error"] == "403 Forbidden: Missing Access (code 50001)"
-    assert by_target["channel:222"]["last_error"] == "404 Not Found: Unknown Channel (code 10003)"
-    assert by_target["channel:111"]["attempts"] == 1
+    # The channel is refused, not the message: held pending with the reason, the try uncounted.
+    held = by_target["channel:111"]
+    assert held["status"] == "pending" and held["attempts"] == 0
+    assert held["last_error"] == (
+        "held: channel:111 is paused — 403 Forbidden: Missing Access (code 50001)"
+    )
+    assert by_target["channel:222"]["last_error"] == (
+        "held: channel:222 is paused — 404 Not Found: Unknown Channel (code 10003)"
+    )
+    assert [(p.target, p.held) for p in paused_targets(engine)] == [
+        ("channel:111", 1),
+        ("channel:222", 1),
+    ]
+    # A 400 is this message's fault: that row alone fails, naming the field.
+    assert by_target["channel:333"]["status"] == "failed"
+    assert by_target["channel:333"]["last_error"] == (
+        "400 Bad Request: Invalid Form Body (code 50035) — embeds.0.title: Must be 256 or fewer."
+    )
     assert discord.all_messages() == []
 
 
@@ -296,7 +314,9 @@ def test_errors_never_leak_the_webhook_token(discord: FakeDiscord, engine: sa.En
                             webhook_url=f"{discord.api_url}/webhooks/333/hook-secret-token")  # fmt: skip
     asyncio.run(run_once(settings))
     (row,) = rows(engine)
-    assert row["status"] == "failed" and "hook-secret-token" not in row["last_error"]
+    assert row["status"] == "pending" and "hook-secret-token" not in row["last_error"]
+    (pause,) = paused_targets(engine)
+    assert pause.target == "webhook:333" and "hook-secret-token" not in pause.reason
 
 
 def test_the_dispatcher_wakes_on_notify(
@@ -421,7 +441,7 @@ def test_a_permanently_failed_message_alerts_the_admin_once(
     discord: FakeDiscord, engine: sa.Engine
 ) -> None:
     queue_game(engine, 3413, ["channel:404"])
-    discord.script("POST /channels/404/messages", Script(404, times=5))
+    discord.script("POST /channels/404/messages", Script(400, times=5))
     settings = bot_settings(discord, channel_ids=(111, 404), admin_channel_id=999)
     asyncio.run(run_once(settings))
     asyncio.run(run_once(settings))
@@ -437,7 +457,7 @@ def test_bot_once_exits_non_zero_after_a_permanent_failure_or_a_refused_token(
     proc = _bot_once(discord, db_url)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
-    assert "failed: notification 1 (game 3413 → channel:111): 403" in err
+    assert "paused: channel:111 refuses posts (403 Forbidden: Missing Access" in err
     # A revoked token: refused before anything is posted, even with nothing pending.
     discord.script("GET /users/@me", Script(401, times=-1))
     proc = _bot_once(discord, db_url)
