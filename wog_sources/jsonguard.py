@@ -20,17 +20,21 @@ _AT_BYTE = re.compile(r"\(byte (\d+)\)")
 _CONSTANTS = (b"NaN", b"-Infinity", b"Infinity", b"+Infinity")
 
 
+_CHUNK = 1 << 20
+
+
 def too_deep(data: bytes, limit: int = MAX_NESTING) -> int | None:
     """The byte offset at which ``data`` first nests deeper than ``limit``, else None.
 
     A pass over the brackets alone (removing innermost pairs once per level) clears real bodies
-    in a few passes. Brackets inside strings (a ``[TAG`` nickname) can unbalance it; then the
+    in a few passes; it runs a megabyte at a time, so it allocates a few megabytes whatever the
+    body's size. Brackets inside strings (a ``[TAG`` nickname) can unbalance it; then the
     strings are cut out first and the pass repeated. Only a body still not cleared — deeper
     than the limit, or not JSON — is scanned token by token to find where.
     """
-    if _clears(data.translate(None, _NOT_BRACKETS), limit):
+    if _clears_by_chunk(data, limit):
         return None
-    if _clears(_STRINGS.sub(b"", data).translate(None, _NOT_BRACKETS), limit):
+    if _rounds(_STRINGS.sub(b"", data).translate(None, _NOT_BRACKETS), limit) is not None:
         return None
     depth = 0
     for token in _TOKENS.finditer(data):
@@ -44,16 +48,41 @@ def too_deep(data: bytes, limit: int = MAX_NESTING) -> int | None:
     return None
 
 
-def _clears(brackets: bytes, limit: int) -> bool:
-    """Whether a bracket-only sequence is balanced and at most ``limit`` deep."""
-    for _ in range(limit):
+def _clears_by_chunk(data: bytes, limit: int) -> bool:
+    """Whether the brackets of ``data`` are balanced and at most ``limit`` deep (False also
+    when unsure: the caller then looks closer).
+
+    Each megabyte's brackets are reduced on their own to what does not pair up inside it
+    (closers, then openers); what was removed nested at most ``deepest`` levels below it. The
+    leftovers of all chunks joined must clear within ``limit - deepest`` rounds.
+    """
+    leftovers: list[bytes] = []
+    deepest = 0
+    for start in range(0, len(data), _CHUNK):
+        brackets = data[start : start + _CHUNK].translate(None, _NOT_BRACKETS)
+        for level in range(limit + 1):
+            shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+            if len(shorter) == len(brackets):
+                deepest = max(deepest, level)
+                break
+            brackets = shorter
+        else:
+            return False  # more than `limit` levels inside one chunk
+        leftovers.append(brackets)
+    return _rounds(b"".join(leftovers), limit - deepest) is not None
+
+
+def _rounds(brackets: bytes, limit: int) -> int | None:
+    """How many rounds of removing innermost pairs clear ``brackets`` (its nesting depth), or
+    None if it is unbalanced or deeper than ``limit``."""
+    for level in range(max(limit, 0) + 1):
         if not brackets:
-            return True
+            return level
         shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
         if len(shorter) == len(brackets):
-            return False
+            return None
         brackets = shorter
-    return not brackets
+    return None
 
 
 def nesting_message(offset: int, limit: int = MAX_NESTING) -> str:

@@ -3,16 +3,24 @@
 An OCAP2 recording is one JSON document per game, usually gzip-compressed: the mission
 (``missionName``, ``worldName``, ``captureDelay`` seconds per frame, ``endFrame``), every unit
 and vehicle (``entities``) with its per-frame ``positions``, and the game's ``events``. Nearly
-all of its bytes are positions, which nothing here needs: the document is decoded with msgspec
-into structs that leave ``positions``, ``framesFired`` and ``Markers`` out, so they are
-validated and skipped in C without one Python object being made for them. Peak memory is the
-uncompressed document plus the facts (see ``bench/ocap.py``).
+all of its bytes are positions, of which only who controls each unit is needed: the document
+is decoded with msgspec into structs that keep ``positions`` and ``framesFired`` as raw JSON
+(validated and skipped in C, no copy) and leave ``Markers`` out. A unit's rows are read by
+byte counts when one person or one AI holds it throughout (:func:`_steady_control`), row by row
+only when control changes. Peak memory is the uncompressed document plus the facts (see
+``bench/ocap.py``).
 
 What the rules are (README, "OCAP2 recordings"):
 
-- A **player** is a person, not a unit. A unit belongs to whoever the latest ``connected``
-  event for it names, from that frame on; a unit created as a player's (``isPlayer``) belongs
-  to its ``name`` from its first frame. A person holds one unit at a time: taking another (by
+- A **player** is a person, not a unit. Who is in a unit at a frame is what its position rows
+  say (every row carries the controller's name and a player flag): a living unit's row with the
+  flag names its player, one without the flag or without a name is nobody's (AI, or a slot its
+  player left); a dead unit's rows say nothing, so the last living row holds. A person seen in
+  two units at once is in the one that fires or moves; the other, idle (never fired, never 10 m
+  from where it appeared), is a ghost and never theirs. Only where a unit's rows name nobody
+  (older OCAP) the events decide: a unit belongs to whoever the latest ``connected`` event for
+  it names, from that frame on; a unit created as a player's (``isPlayer``) belongs to its
+  ``name`` from its first frame. A person holds one unit at a time: taking another (by
   ``connected``, or a new unit created as theirs) releases the one they held, which is AI
   from that frame on — its later death or kills are nobody's. Units nobody controls are AI. One person may own several units
   (a slot taken over, a reconnect into a new unit): they are one player, whose ``player_id`` is
@@ -38,6 +46,9 @@ What the rules are (README, "OCAP2 recordings"):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
+import operator
 import re
 import zlib
 from collections import defaultdict
@@ -72,6 +83,27 @@ class _Entity(msgspec.Struct):
     isPlayer: int | bool = 0
     startFrameNum: int = 0
     vehicle_class: str = msgspec.field(default="", name="class")
+    # Kept as raw JSON (validated, never turned into objects unless needed; see _Control).
+    positions: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"[]"))
+    framesFired: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"[]"))
+
+
+class _Row(msgspec.Struct, array_like=True, gc=False):
+    """A unit's position row: ``[[x, y, z], direction, alive, in vehicle, name, is player]``."""
+
+    pos: msgspec.Raw
+    direction: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"0"))
+    alive: int | bool = 1  # 0 dead, 1 alive, 2 unconscious
+    vehicle: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"0"))
+    name: str = ""
+    is_player: int | bool = 0
+
+
+_ROWS = msgspec.json.Decoder(list[_Row])
+_ROW = msgspec.json.Decoder(_Row)
+_POINT = msgspec.json.Decoder(list[float])
+# A unit that never fires and never gets this far (metres) from where it appeared is idle.
+IDLE_RADIUS_M = 10.0
 
 
 class _Recording(msgspec.Struct):
@@ -273,6 +305,97 @@ def side_of(text: str | None) -> Side | None:
     return Side.parse(text) or _SIDE_ALIASES.get(text.strip().upper())
 
 
+@dataclass
+class _Control:
+    """What a unit's position rows say: who controls it from which frame (None: AI), and the
+    stretches of frames (from, to) in which the rows show a person in it."""
+
+    timeline: list[tuple[int, str | None]]
+    spans: list[tuple[int, int, str]]
+
+
+def _merged(timeline: list[tuple[int, str | None]]) -> list[tuple[int, str | None]]:
+    out: list[tuple[int, str | None]] = []
+    for frame, who in timeline:
+        if not out or out[-1][1] != who:
+            out.append((frame, who))
+    return out
+
+
+_ROW_KEY = operator.attrgetter("name", "is_player", "alive")
+
+
+def _runs(rows: list[_Row], start: int) -> _Control | None:
+    """Read rows one by one (a unit whose control changes, or rows of an unusual shape).
+
+    A living unit's row names its controller: the person with the player flag and a name,
+    else nobody (AI, or a slot its player left). A dead unit's rows say nothing.
+    """
+    timeline: list[tuple[int, str | None]] = []
+    spans: list[tuple[int, int, str]] = []
+    named = False
+    frame = start
+    for (name, is_player, alive), group in itertools.groupby(rows, _ROW_KEY):
+        length = len(list(group))
+        named = named or bool(name)
+        if alive:
+            who = name if is_player and name else None
+            if not timeline or timeline[-1][1] != who:
+                timeline.append((frame, who))
+            if who is not None:
+                if spans and spans[-1][2] == who and spans[-1][1] == frame:
+                    spans[-1] = (spans[-1][0], frame + length, who)
+                else:
+                    spans.append((frame, frame + length, who))
+        frame += length
+    if not named or not timeline:
+        return None  # not one name in the rows: they say nothing about control
+    return _Control(timeline, spans)
+
+
+_UNNAMED = b',"",'  # a row without a name: `…,"",1]` or `…,"",0]`
+
+
+def _steady_control(raw: bytes, ent: _Entity) -> _Control | None:
+    """The common case, read without decoding every row: first rows that all name the unit's
+    own name with one flag, then (if any) rows without a name. None when the rows are
+    anything else (they are then read one by one, :func:`_runs`).
+
+    Each row holds exactly two quote characters (its name; a quote inside a name is escaped,
+    adding one), so rows whose quotes number twice the matches of two patterns are made of
+    those patterns only.
+    """
+    if not ent.name:
+        return None
+    name = msgspec.json.encode(ent.name)
+    flags = ((b"1", ent.name), (b"0", None)) if ent.isPlayer else ((b"0", None), (b"1", ent.name))
+    quotes = raw.count(b'"')
+    for flag, owner in flags:
+        pattern = b"," + name + b"," + flag + b"]"
+        named = raw.count(pattern)
+        if named:
+            who = owner
+            break
+    else:
+        return None
+    start = ent.startFrameNum
+    timeline: list[tuple[int, str | None]] = [(start, who)]
+    if 2 * named != quotes:
+        unnamed = raw.count(_UNNAMED)
+        first = raw.find(_UNNAMED)
+        if 2 * (named + unnamed) != quotes or raw.rfind(pattern) > first:
+            return None  # another name, or a name after an unnamed row
+        # The first unnamed row: dead (says nothing), or alive and nobody's (a slot left).
+        try:
+            row = _ROW.decode(raw[raw.rfind(b"[[", 0, first) : first + len(_UNNAMED) + 2])
+        except msgspec.MsgspecError:
+            return None
+        if row.alive and who is not None:
+            timeline.append((start + named, None))
+    spans = [(start, start + named, ent.name)] if who is not None else []
+    return _Control(timeline, spans)
+
+
 class _Decoder:
     def __init__(self, rec: _Recording, *, replay_id: int, url: str | None):
         self.rec = rec
@@ -355,10 +478,90 @@ class _Decoder:
             owner = name
         return owner
 
+    # -- who controls a unit, from its position rows ----------------------------------------
+    def _control(self) -> dict[int, list[tuple[int, str | None]]]:
+        """Each unit's owners over time as its position rows show them (units whose rows name
+        nobody are left out: the events decide for those).
+
+        A living unit's row names its controller: the person when ``is player`` is set and it
+        has a name, else nobody (AI, or a slot its player left); a dead unit's rows say
+        nothing, so the last living row holds. When one
+        person shows in two units at once, a unit that never fires and never leaves the spot
+        it appeared on is a ghost: never that person's unit.
+        """
+        controls: dict[int, _Control] = {}
+        for ent in self.rec.entities:
+            if ent.type == "unit":
+                control = self._row_control(ent)
+                if control is not None:
+                    controls[ent.id] = control
+        for person, unit in self._ghosts(controls):
+            control = controls[unit]
+            control.timeline = _merged(
+                [(f, None if w == person else w) for f, w in control.timeline]
+            )
+            control.spans = [span for span in control.spans if span[2] != person]
+        return {unit: control.timeline for unit, control in controls.items()}
+
+    def _row_control(self, ent: _Entity) -> _Control | None:
+        raw = bytes(ent.positions)
+        if b'"' not in raw:
+            return None  # no row carries a name: silent
+        steady = _steady_control(raw, ent)
+        if steady is not None:
+            return steady
+        try:
+            rows = _ROWS.decode(raw)
+        except msgspec.MsgspecError as exc:
+            self.repairs.append(
+                f"entities id {ent.id}: position rows unreadable ({exc}); who controls it is "
+                "read from the events"
+            )
+            return None
+        return _runs(rows, ent.startFrameNum)
+
+    def _ghosts(self, controls: dict[int, _Control]) -> set[tuple[str, int]]:
+        """(person, unit) pairs where the unit is an idle double of that person's real one."""
+        spans: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        for unit, control in controls.items():
+            for start, end, person in control.spans:
+                spans[person].append((start, end, unit))
+        ghosts: set[tuple[str, int]] = set()
+        for person, theirs in spans.items():
+            if len({unit for _, _, unit in theirs}) < 2:
+                continue
+            doubled = {
+                unit
+                for start, end, unit in theirs
+                for other_start, other_end, other in theirs
+                if other != unit and other_start < end and start < other_end
+            }
+            idle = {unit for unit in doubled if self._idle(self.entities[unit])}
+            if idle and idle != doubled:
+                ghosts |= {(person, unit) for unit in idle}
+        return ghosts
+
+    @staticmethod
+    def _idle(ent: _Entity) -> bool:
+        """Whether a unit never fired and never left the spot it appeared on."""
+        if bytes(ent.framesFired).strip() not in (b"", b"[]"):
+            return False
+        try:
+            points = [_POINT.decode(row.pos) for row in _ROWS.decode(ent.positions) if row.name]
+        except msgspec.MsgspecError:
+            return False
+        points = [p for p in points if len(p) >= 2]
+        if not points:
+            return True
+        x0, y0 = points[0][0], points[0][1]
+        return all(math.hypot(x - x0, y - y0) < IDLE_RADIUS_M for x, y, *_ in points)
+
     # -- the replay ------------------------------------------------------------------------
     def run(self, ended_at: dt.datetime | None, started_at: dt.datetime | None) -> OcapRecording:
         rec = self.rec
+        # The position rows decide where a unit has them; the events where its rows are silent.
         owners = self._ownership()
+        owners.update(self._control())
         # The units each person owned, earliest first (ties: the lower id).
         owned: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for unit, timeline in owners.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -51,18 +52,32 @@ def test_all_ninety_recordings_are_listed() -> None:
 
 
 def _controlled_at(doc: dict) -> Callable[[int, int], bool]:
-    """Whether a unit was a person's at a frame, read plainly: the person who took it last
-    (a ``connected`` event, or the unit created as theirs) had not taken another unit since."""
-    takings = [(e["startFrameNum"], e["name"], e["id"]) for e in doc["entities"]
-               if e["type"] == "unit" and e["isPlayer"] and e["name"]]  # fmt: skip
-    takings += [(ev[0], ev[2], ev[3]) for ev in doc["events"] if ev[1] == "connected"]
+    """Whether a unit was a person's at a frame, read plainly from its position rows: the
+    latest row of it alive up to that frame has a name and the player flag — unless the unit
+    never fired nor moved 10 m and that person showed in another unit then too (a ghost)."""
+    units = {e["id"]: e for e in doc["entities"] if e["type"] == "unit"}
+
+    def named_row(unit: int, frame: int) -> list | None:
+        ent = units[unit]
+        rows = ent["positions"][: max(0, frame - ent["startFrameNum"] + 1)]
+        return next((r for r in reversed(rows) if len(r) > 5 and r[2]), None)
+
+    def idle(unit: int) -> bool:
+        ent = units[unit]
+        points = [r[0] for r in ent["positions"] if len(r) > 5 and r[4]]
+        return not ent.get("framesFired") and all(
+            math.dist(p[:2], points[0][:2]) < 10 for p in points
+        )
 
     def controlled(unit: int, frame: int) -> bool:
-        mine = [(f, who) for f, who, u in takings if u == unit and f <= frame]
-        if not mine:
+        row = named_row(unit, frame)
+        if row is None or not (row[4] and row[5]):
             return False
-        since, who = max(mine, key=lambda t: t[0])
-        return not any(w == who and u != unit and since < f <= frame for f, w, u in takings)
+        if idle(unit):
+            others = (named_row(u, frame) for u in units if u != unit)
+            if any(o is not None and o[4] == row[4] and o[5] for o in others):
+                return False
+        return True
 
     return controlled
 
@@ -200,7 +215,8 @@ def _recording(entities: list[dict], events: list[list], **top: object) -> bytes
                 "group": "Alpha",
                 "class": "",
                 "description": "Rifleman",
-                "positions": [[[1, 2, 0], 90, 1, 0, e.get("name", ""), 1]] * 3,
+                # No position rows unless a test gives them: the events decide for such units.
+                "positions": [],
                 "framesFired": [],
                 **e,
             }
@@ -367,3 +383,105 @@ def test_kills_before_a_swap_stay_with_whoever_held_the_unit_then() -> None:
     assert 614 in kills(fant1k)  # by unit 137, chel's first, which Fant1k took at frame 49
     assert {636, 637, 957} <= set(kills(chel))  # by unit 141, Fant1k's first, chel's from 143
     assert 624 in deaths(fant1k) and 962 in deaths(chel)
+
+
+# --- control from the position rows ----------------------------------------------------------
+
+
+def _rows(frames: int, name: str, player: int = 1, *, at=(100.0, 200.0), step: float = 0.0,
+          alive: int = 1) -> list[list]:  # fmt: skip
+    """``frames`` position rows of one unit: named ``name`` (``player`` flag), moving ``step``
+    metres per frame east from ``at``."""
+    return [[[at[0] + step * i, at[1], 0], 90, alive, 0, name, player] for i in range(frames)]
+
+
+def _dead(frames: int) -> list[list]:
+    return [[[0, 0, 0], 0, 0, 0, "", 1]] * frames
+
+
+def test_the_rows_decide_who_holds_a_unit_not_a_connected_event_naming_a_ghost() -> None:
+    # The sg.zone pattern: Trouble appears in two units at frame 0; unit 5 never moves or
+    # fires (a ghost). He disconnects at 30, reconnects at 35 — the event names the ghost —
+    # and the rows show him back in unit 4, where he kills at 40 and dies at 50.
+    real = _rows(30, "Trouble", step=2) + _rows(5, "Harvey Burr", 0) + _rows(16, "Trouble")
+    ghost = _rows(8, "Trouble") + _dead(43)
+    body = _recording(
+        [
+            {**_unit(4, "Trouble"), "positions": real + _dead(10), "framesFired": [[40, [1, 1]]]},
+            {**_unit(5, "Trouble"), "positions": ghost, "description": ""},
+            {**_unit(6, "Skyver", "EAST"), "positions": _rows(61, "Skyver", step=1)},
+            {**_unit(7, "Ivan", "EAST"), "positions": _rows(61, "Ivan", step=1)},
+        ],
+        [
+            [30, "disconnected", "Trouble", 666],
+            [35, "connected", "Trouble", 5],
+            [40, "killed", 7, [4, "M4"], 100],
+            [50, "killed", 4, [6, "SVD"], 300],
+        ],
+    )
+    replay = decode_recording(body, replay_id=1, started_at=dt.datetime(2026, 1, 1)).replay
+    assert [(p.player_id, p.nickname) for p in replay.players] == [
+        (4, "Trouble"),
+        (6, "Skyver"),
+        (7, "Ivan"),
+    ]
+    assert [(f.time_s, f.victim_id, f.killer_id) for f in replay.frags] == [
+        (80, 7, 4),  # Trouble's kill from unit 4, after the event named the ghost
+        (100, 4, 6),  # and his death, by Skyver
+    ]
+
+
+def test_a_death_while_the_rows_show_ai_is_nobodys_and_a_move_is_followed() -> None:
+    # Ann disconnects at 20 (her unit turns AI: another name, no player flag) and dies at 25
+    # — not her death. Ben moves from unit 2 to unit 3 at frame 10 with no event at all.
+    body = _recording(
+        [
+            {**_unit(1, "Ann"), "positions": _rows(20, "Ann", step=1) + _rows(10, "Pvt Doe", 0)},
+            {**_unit(2, "Ben"), "positions": _rows(10, "Ben", step=1) + _rows(20, "Pvt Roe", 0)},
+            {
+                **_unit(3, "Pvt Poe", player=0),
+                "positions": _rows(10, "Pvt Poe", 0) + _rows(20, "Ben", step=1),
+            },
+            {**_unit(9, "Cid", "EAST"), "positions": _rows(30, "Cid", step=1)},
+        ],
+        [
+            [20, "disconnected", "Ann", 666],
+            [25, "killed", 1, [9, "AK"], 50],
+            [26, "killed", 2, [9, "AK"], 50],
+            [27, "killed", 9, [3, "M4"], 50],
+        ],
+    )
+    replay = decode_recording(body, replay_id=1, started_at=dt.datetime(2026, 1, 1)).replay
+    assert [(p.player_id, p.nickname) for p in replay.players] == [
+        (1, "Ann"),
+        (2, "Ben"),
+        (9, "Cid"),
+    ]
+    # Unit 2 died as AI (Ben had left it); Cid's death is Ben's kill from unit 3.
+    assert [(f.time_s, f.victim_id, f.killer_id) for f in replay.frags] == [(54, 9, 2)]
+
+
+def test_rows_without_names_or_of_an_unusual_shape_leave_the_events_to_decide() -> None:
+    body = _recording(
+        [
+            {**_unit(1, "Ann"), "positions": [[[1, 2], 90, 1, 0]] * 5},  # old OCAP: no name
+            {**_unit(2, "Bob", "EAST"), "positions": [[[1, 2], 90, 1, 0, 7, "x"]] * 5},
+        ],
+        [[3, "killed", 2, [1, "M4"], 10]],
+    )
+    recording = decode_recording(body, replay_id=1, started_at=dt.datetime(2026, 1, 1))
+    assert [(f.victim_id, f.killer_id) for f in recording.replay.frags] == [(2, 1)]
+    (repair,) = recording.repairs
+    assert repair.startswith("entities id 2: position rows unreadable (")
+
+
+def test_trouble_keeps_his_death_in_the_real_recording() -> None:
+    # sg.zone 1780083207: units 191 and 215 are both [31st]Trouble's at frame 0; 215 is the
+    # ghost the connected event at 306 names; the rows show him in 191 from 307, where
+    # [JTF2]Skyver kills him at frame 559.
+    replay = _decode("bytes/1780083207.ocap.gz").replay
+    trouble, skyver = _player(replay, "[31st]Trouble"), _player(replay, "[JTF2]Skyver")
+    assert trouble.player_id == 191
+    assert [(f.time_s, f.killer_id) for f in replay.frags if f.victim_id == 191] == [
+        (559 * 5, skyver.player_id)
+    ]
