@@ -268,6 +268,12 @@ def decode_recording(
         raise ReplayParseError(
             f"not an OCAP recording: {exc}", replay_id=replay_id or None, url=url
         ) from None
+    except UnicodeDecodeError as exc:  # msgspec reads JSON as UTF-8, as the standard says
+        raise ReplayParseError(
+            f"recording: not UTF-8 at byte {exc.start} ({exc.object[exc.start : exc.start + 1]!r})",
+            replay_id=replay_id or None,
+            url=url,
+        ) from None
     except msgspec.DecodeError as exc:
         raise ReplayParseError(
             f"recording: {decode_error_message(data, exc)}", replay_id=replay_id or None, url=url
@@ -388,7 +394,7 @@ def _steady_control(raw: bytes, ent: _Entity) -> _Control | None:
         # The first unnamed row: dead (says nothing), or alive and nobody's (a slot left).
         try:
             row = _ROW.decode(raw[raw.rfind(b"[[", 0, first) : first + len(_UNNAMED) + 2])
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError):
             return None
         if row.alive and who is not None:
             timeline.append((start + named, None))
@@ -512,7 +518,7 @@ class _Decoder:
             return steady
         try:
             rows = _ROWS.decode(raw)
-        except msgspec.MsgspecError as exc:
+        except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
             self.repairs.append(
                 f"entities id {ent.id}: position rows unreadable ({exc}); who controls it is "
                 "read from the events"
@@ -548,7 +554,7 @@ class _Decoder:
             return False
         try:
             points = [_POINT.decode(row.pos) for row in _ROWS.decode(ent.positions) if row.name]
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError):
             return False
         points = [p for p in points if len(p) >= 2]
         if not points:
@@ -618,7 +624,7 @@ class _Decoder:
             n = sum(1 for p in players if p.side == side.value)
             if n:
                 side_players[side.value] = n
-        winner, commanders = self._result(id_of)
+        winner, commanders = self._result(id_of, {p.player_id: p.side for p in players})
         game = Game(
             mission_name=rec.missionName,
             mission_id=0,
@@ -746,8 +752,11 @@ class _Decoder:
         ]
         return frags, vkills
 
-    def _result(self, id_of: dict[str, int]) -> tuple[str | None, dict[str, Commander]]:
-        """The winning side and the commanders, from endMission or the commanders' message."""
+    def _result(
+        self, id_of: dict[str, int], side_of_player: dict[int, str]
+    ) -> tuple[str | None, dict[str, Commander]]:
+        """The winning side and the commanders, from endMission or the commanders' message
+        (a commander's side is his player's: his id need not be a unit's)."""
         for i, event in enumerate(self.rec.events):
             if len(event) >= 3 and event[1] == "endMission":
                 payload = event[2]
@@ -765,13 +774,13 @@ class _Decoder:
                 winner = None
                 for role in ("winner", "loser"):
                     name = match.group(role).strip()
-                    unit = id_of.get(name)
-                    side = side_of(self.entities[unit].side) if unit is not None else None
+                    player_id = id_of.get(name)
+                    side = side_of_player.get(player_id) if player_id is not None else None
                     if side is None:
                         continue
-                    commanders.setdefault(side.value, Commander(player_id=unit, nickname=name))
+                    commanders.setdefault(side, Commander(player_id=player_id, nickname=name))
                     if role == "winner":
-                        winner = side.value
+                        winner = side
                 return winner, dict(sorted(commanders.items()))
         return None, {}
 

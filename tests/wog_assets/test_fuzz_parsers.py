@@ -1,11 +1,13 @@
 """Fuzzing the parsers: every input either parses or raises the parser's own error.
 
-A seeded mutator over generated games (pages and replay JSON) applies what real damage looks
-like — truncation, flipped bytes, other encodings, huge and non-finite numbers, NULs, keys given
-twice, values of the wrong type, nesting removed — and feeds each result through the whole
-parse (both documents, combined and checked). Anything but a parsed replay or a
-``ReplayParseError``/``ReplayNotFound`` is a bug. ``WOG_FUZZ_INPUTS`` sets how many inputs
-(default 20,000, about 15 s); the run prints how many it tried.
+A seeded mutator over generated games (pages and replay JSON) and small real OCAP recordings
+applies what real damage and hostile input look like — truncation, flipped bytes, other
+encodings, huge and non-finite numbers, NULs, keys given twice, values of the wrong type,
+nesting removed or added (to thousands of levels), ids that are huge, negative or written in
+other scripts' digits — and feeds each result through the whole parse (both documents,
+combined and checked). Anything but a parsed replay or the parser's own rejection is a bug.
+``WOG_FUZZ_INPUTS`` sets how many inputs (default 20,000, about 15 s); the run prints how many
+it tried.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from collections.abc import Callable
 import pytest
 
 from dbschema import tables as t
+from tests.conftest import ROOT
+from wog_core.ids import MAX_ID
 from wog_fakes.generator import GameOptions, generate_game
 from wog_sources.errors import ReplayNotFound, ReplayParseError
 from wog_sources.parse import parse_games_list
@@ -99,9 +103,38 @@ def drop_brackets(rng: random.Random, data: bytes) -> bytes:
     return data[:at] + data[at + 1 :]
 
 
+def deepen(rng: random.Random, data: bytes) -> bytes:
+    """Nest one value inside many arrays/objects: around the limit (64), or far past it."""
+    matches = list(_KEY_VALUE.finditer(data))
+    if not matches:
+        return data
+    m = rng.choice(matches)
+    depth = rng.choice([2, 63, 64, 65, 300, 5000])
+    opener, closer = rng.choice([(b"[", b"]"), (b'{"k":', b"}")])
+    key_end = m.group(0).index(b":") + 1
+    value = data[m.start() + key_end : m.end()]
+    return data[: m.start() + key_end] + opener * depth + value + closer * depth + data[m.end() :]
+
+
+_ODD_IDS = [rb"\u00b2", "²".encode(), "١٢٣".encode(), b"1180591620717411303424", b"-5", b"0",
+            b"9007199254740992", b"9007199254740991", b"00042", b"1e3"]  # fmt: skip
+_GAME_LINK = re.compile(rb"/games/(\d+)/")
+
+
+def odd_id(rng: random.Random, data: bytes) -> bytes:
+    """An id as an attacker or a broken exporter writes it: huge, negative, non-ASCII digits —
+    in a game link of a page, or in place of a number of the JSON."""
+    found = list(_GAME_LINK.finditer(data)) or list(_NUMBER.finditer(data))
+    if not found:
+        return data
+    m = rng.choice(found)
+    group = 1 if m.re is _GAME_LINK else 0
+    return data[: m.start(group)] + rng.choice(_ODD_IDS) + data[m.end(group) :]
+
+
 MUTATIONS: list[Mutation] = [
     truncate, flip_bytes, reencode, huge_number, insert_nul, duplicate_key, swap_type,
-    drop_brackets,
+    drop_brackets, deepen, odd_id,
 ]  # fmt: skip
 
 
@@ -167,6 +200,37 @@ def test_mutated_games_lists_parse_or_raise_the_parsers_own_error() -> None:
         except Exception as exc:  # pragma: no cover
             raise AssertionError(f"games list input {n}: {type(exc).__name__}: {exc}") from exc
         assert all(g.players >= 0 and g.slots >= 0 for g in listing)
+        assert all(1 <= g.replay_id <= MAX_ID for g in listing)  # no odd id gets through
+
+
+def test_mutated_ocap_recordings_decode_or_are_named_rejections() -> None:
+    from wog_sources.errors import ResponseTooLarge
+    from wog_sources.ocap import decode_recording, uncompressed
+
+    folder = ROOT / "tests" / "data" / "ocap" / "sg-zone" / "bytes"
+    smallest = sorted(folder.iterdir(), key=lambda p: p.stat().st_size)[:4]
+    bodies = [uncompressed(p.read_bytes()) for p in smallest]
+    rng = random.Random(SEED + 2)
+    outcomes: Counter[str] = Counter()
+    for n in range(INPUTS // 10):
+        body = rng.choice(bodies)
+        for _ in range(rng.randint(1, 3)):
+            body = rng.choice(MUTATIONS)(rng, body)
+        try:
+            recording = decode_recording(body, replay_id=1)
+        except (ReplayParseError, ResponseTooLarge) as exc:
+            assert "\n" not in str(exc)  # one line naming what
+            outcomes["rejected"] += 1
+            continue
+        except Exception as exc:  # pragma: no cover - the failure message is the point
+            raise AssertionError(
+                f"recording input {n} (seed {SEED + 2}): {type(exc).__name__}: {exc}"
+            ) from exc
+        outcomes["decoded"] += 1
+        known = {p.player_id for p in recording.replay.players}
+        assert all(f.victim_id in known for f in recording.replay.frags)
+    print(f"fuzzed {INPUTS // 10} recordings: {dict(outcomes)}")
+    assert outcomes["rejected"] > 0 and outcomes["decoded"] > 0
 
 
 def test_json_numbers_round_trip_through_the_mutators() -> None:

@@ -310,6 +310,32 @@ def test_bad_recordings_fail_with_one_line_naming_what() -> None:
     bomb = gzip.compress(b" " * 5_000_000)
     with pytest.raises(ResponseTooLarge):
         decode_recording(bomb, replay_id=4, limit=1_000_000)
+    # A recording written in cp1251, not UTF-8 as JSON must be (found by the fuzzer).
+    cp1251 = _recording([_unit(0, "Ёжик")], []).decode().encode("cp1251", errors="replace")
+    with pytest.raises(ReplayParseError, match=r"recording: not UTF-8 at byte \d+ \(b'\\xa8'\)"):
+        decode_recording(cp1251.replace(b"\\u0401", "Ё".encode("cp1251")), replay_id=4)
+    # Rows that are not UTF-8 (skipped by the first pass) leave the events to decide.
+    broken = {**_unit(1, "Ann"), "positions": [[[1, 2, 0], 90, 1, 0, "Ann", 1]]}
+    body = _recording([broken], []).replace(b'0, "Ann", 1]', b'0, "\xff", 1]')
+    assert [p.nickname for p in decode_recording(body, replay_id=4).replay.players] == ["Ann"]
+
+
+def test_a_commander_whose_id_is_not_a_units_keeps_his_side() -> None:
+    # Bob took over Ann's first unit, so his player id is past the last entity's (found by
+    # the fuzzer: the commanders' message then raised KeyError).
+    body = _recording(
+        [_unit(0, "Ann"), _unit(1, "Eve", "EAST")],
+        [
+            [5, "connected", "Bob", 0],
+            [9, "mission_message", "Победа КС: Bob. Поражение КС: Eve"],
+        ],
+    )
+    game = decode_recording(body, replay_id=4, started_at=dt.datetime(2026, 1, 1)).replay.game
+    assert game.winner == "WEST"
+    assert {s: (c.player_id, c.nickname) for s, c in game.commanders.items()} == {
+        "EAST": (1, "Eve"),
+        "WEST": (2, "Bob"),
+    }
 
 
 def test_hostile_recordings_are_named_rejections_not_interpreter_errors() -> None:
