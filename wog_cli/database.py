@@ -57,7 +57,7 @@ def _carry_over_embedded(old_bin: Path | None) -> None:
     """Upgrade an older embedded data directory in place, if that is what is configured."""
     from dbschema.connection import data_dir
     from dbschema.embedded_upgrade import UpgradeFailed, needs_upgrade, upgrade_embedded
-    from wog_core.settings import current
+    from wog_core.settings import current, package_index_url
 
     if current().database_url:
         return  # a server by URL: its admin upgrades it; migrations follow below
@@ -69,7 +69,9 @@ def _carry_over_embedded(old_bin: Path | None) -> None:
         f"{pgdata}: a Postgres {major} data directory; carrying it over to the embedded server"
     )
     try:
-        report = upgrade_embedded(pgdata, data_dir(), old_bin=old_bin, say=click.echo)
+        report = upgrade_embedded(
+            pgdata, data_dir(), old_bin=old_bin, index=package_index_url(), say=click.echo
+        )
     except UpgradeFailed as exc:
         raise click.ClickException(f"{exc} — {pgdata} is unchanged") from None
     click.echo(

@@ -614,6 +614,16 @@ class _Reader:
         return tuple(ids)
 
 
+def package_index_url() -> str:
+    """The Python package index this machine installs from (``UV_INDEX_URL``, then
+    ``PIP_INDEX_URL``; default PyPI), for fetching the wheel an older release ran on."""
+    for variable in ("UV_INDEX_URL", "PIP_INDEX_URL"):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return value.rstrip("/")
+    return "https://pypi.org/simple"
+
+
 def redact(text: str, settings: BotSettings) -> str:
     """``text`` with every secret of ``settings`` replaced by ``***`` (for logs and errors)."""
     for secret in settings.secrets:
