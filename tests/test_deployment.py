@@ -91,6 +91,7 @@ def test_dagster_yaml_is_a_valid_postgres_instance_config(
     assert "postgres" in config["storage"]
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert config["nux"] == {"enabled": False}  # the UI greets a maintainer with no dialog
 
 
 def test_workspace_points_at_the_code_server() -> None:
