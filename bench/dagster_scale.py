@@ -77,6 +77,12 @@ def main() -> None:
     parser.add_argument("--backfill", type=int, default=1000, help="new games backfilled at size")
     parser.add_argument("--batch", type=int, default=50, help="partitions per backfill run")
     parser.add_argument("--samples", type=int, default=10, help="loads per UI page (p95)")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where the backfill's time goes (cProfile)"
+    )
+    parser.add_argument(
+        "--slow-sql", type=int, metavar="MS", help="print the backfill's statements over MS ms"
+    )
     args = parser.parse_args()
     os.environ["WOG_BACKFILL_BATCH"] = str(args.batch)
     warnings.simplefilter("ignore")
@@ -209,14 +215,30 @@ def main() -> None:
         results["sensor_tick_s"] = round(time.perf_counter() - started, 3)
     found = len(tick.run_requests or []) if isinstance(tick, dg.SensorResult) else 0
     print(f"sensor tick: {results['sensor_tick_s']:.2f} s, {found} run request(s)")
+    with admin.connect() as conn:
+        for row in conn.exec_driver_sql(
+            "SELECT datname, state, now() - xact_start, left(query, 120) FROM pg_stat_activity "
+            "WHERE state LIKE 'idle in transaction%%' AND pid <> pg_backend_pid()"
+        ):
+            print(f"  left open after the tick: {tuple(row)}")
 
     # 5. A backfill of new games at this size.
     site.publish(*later[5:])
     first_new = FIRST + args.seed + 5
+    import cProfile
+    import pstats
+
+    log_file = _log_slow_statements(admin, args.slow_sql) if args.slow_sql else None
+    profiler = cProfile.Profile()
     started = time.perf_counter()
-    report = run_backfill(defs, instance, first_new, first_new + args.backfill - 1,
-                          batch=args.batch)  # fmt: skip
+    with profiler if args.profile else contextlib.nullcontext():
+        report = run_backfill(defs, instance, first_new, first_new + args.backfill - 1,
+                              batch=args.batch)  # fmt: skip
     took = time.perf_counter() - started
+    if args.profile:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"dagster|wog_", 40)
+    if log_file is not None:
+        _print_slow_statements(log_file)
     assert not report.failed_runs, report.failed_runs
     results["backfill_games_per_s"] = round(args.backfill / took, 1)
     print(f"backfill: {args.backfill} games in {took:.1f} s = {args.backfill / took:.1f} games/s "
@@ -310,6 +332,29 @@ def _copy_partitions(engine, seed_keys: list[str], copies: int) -> int:  # type:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     return written
+
+
+def _log_slow_statements(admin, ms: int) -> Path:  # type: ignore[no-untyped-def]
+    """Have the server log every statement slower than ``ms``; returns its log file."""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"ALTER SYSTEM SET log_min_duration_statement = {int(ms)}")
+        conn.exec_driver_sql("SELECT pg_reload_conf()")
+        data = Path(conn.exec_driver_sql("SHOW data_directory").scalar())
+    log = data / "log"
+    return log if log.is_file() else data / "postmaster.log"
+
+
+def _print_slow_statements(log: Path) -> None:
+    import re
+
+    found = []
+    text = log.read_text(errors="replace") if log.exists() else ""
+    statement = r"duration: ([\d.]+) ms\s+(?:statement|execute [^:]*): (.*?)(?=\n\d{4}-|\Z)"
+    for match in re.finditer(statement, text, re.DOTALL):
+        found.append((float(match.group(1)), " ".join(match.group(2).split())[:200]))
+    print(f"{len(found)} slow statement(s) in {log}:")
+    for ms, statement in sorted(found, reverse=True)[:12]:
+        print(f"  {ms / 1000:7.2f} s  {statement}")
 
 
 def _free_port() -> int:
