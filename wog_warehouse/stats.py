@@ -236,7 +236,12 @@ def refresh_game_stats(conn: Connection | Engine, replay_ids: list[int] | None) 
     redo = players_of_replaced()  # in the old rows
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
     conn.execute(sa.text("DELETE FROM player_game_stats WHERE replay_id = ANY(:ids)"), {"ids": ids})
+    # New games have ids past what the planner's statistics have seen, so it expects one row
+    # each and nests the kills and deaths aggregates inside the players loop: 50 new games
+    # (6,600 players, 10,000 frags) took 100 s that way, 0.35 s hashed. Hash them always.
+    conn.execute(sa.text("SET LOCAL enable_nestloop = off"))
     written = conn.execute(sa.text(_game_stats_sql(ids=True)), {"ids": ids}).rowcount
+    conn.execute(sa.text("RESET enable_nestloop"))
     conn.execute(sa.text(_MARK_STALE), {"ids": ids})
     redo |= players_of_replaced()  # and in the new ones
     _add_sums(conn, [i for i in ids if i not in replaced], sorted(redo))
