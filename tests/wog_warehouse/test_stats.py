@@ -335,3 +335,40 @@ def test_games_landing_at_once_add_up_to_a_full_rebuild(engine: sa.Engine) -> No
     assert sum(row[3] for row in landed["player_side_totals"]) == listed  # games, by side
     refresh_game_stats(engine, None)
     assert sums() == landed
+
+
+def test_new_games_past_the_planners_statistics_are_never_nested(engine: sa.Engine) -> None:
+    """Game ids only grow, so new games lie past what the last ANALYZE saw and the planner
+    expects one row each; nesting the kills and deaths aggregates in the players loop then
+    made 50 new games take 100 s. Their statistics are hashed, and still equal a rebuild."""
+    from wog_fakes.generator import generate_games
+    from wog_warehouse.stats import _game_stats_sql, _insert_game_stats
+
+    def load(first: int, count: int, seed: int) -> list[int]:
+        games = generate_games(first, count, seed=seed)
+        for game in games:
+            write_replay(engine, game.replay, f"https://x/games/{game.replay_id}/")
+        ids = [g.replay_id for g in games]
+        refresh_player_directory(engine, ids)
+        return ids
+
+    refresh_game_stats(engine, load(20_000, 20, 1))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    new = load(20_020, 30, 2)
+    with engine.begin() as conn:
+        plain = conn.execute(sa.text("EXPLAIN " + _game_stats_sql(ids=True)), {"ids": new})
+        assert any("Nested Loop" in line for line in plain.scalars())  # the trap is there
+        assert _insert_game_stats(conn, new, explain=True) == 0  # and avoided
+    refresh_game_stats(engine, new)
+
+    def rows() -> list[tuple]:
+        with engine.connect() as conn:
+            return sorted(
+                tuple(r) for r in conn.execute(sa.text("SELECT * FROM player_game_stats"))
+            )
+
+    incremental = rows()
+    assert len(incremental) > 1000
+    refresh_game_stats(engine, None)
+    assert rows() == incremental
