@@ -30,7 +30,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dbschema.connection import EMBEDDED_MAJOR, start_embedded, stop_embedded_server
@@ -58,7 +58,6 @@ class Report:
     rows: int
     seconds: float
     binaries: str  # where the old server's binaries came from
-    steps: list[str] = field(default_factory=list)
 
 
 def data_major(pgdata: Path) -> str | None:
@@ -226,12 +225,16 @@ class _OldServer:
         if self.user is not None:  # the server writes its log as the directory's owner
             owner = self.pgdata.stat()
             os.chown(self.log, owner.st_uid, owner.st_gid)
-        _run(
-            [str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "120",
-             "-l", str(self.log), "-o", f"-h '' -k {self.socket_dir}", "start"],
-            f"starting the old Postgres in {self.pgdata} (log: {self.log})",
-            user=self.user,
-        )  # fmt: skip
+        try:
+            _run(
+                [str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "120",
+                 "-l", str(self.log), "-o", f"-h '' -k {self.socket_dir}", "start"],
+                f"starting the old Postgres in {self.pgdata} (log: {self.log})",
+                user=self.user,
+            )  # fmt: skip
+        except BaseException:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
