@@ -9,6 +9,7 @@ records a backfill exactly as the UI's "Materialize" dialog does, for a running 
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -210,10 +211,17 @@ def replay_job(defs: dg.Definitions) -> dg.JobDefinition:
 
 
 def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """What made the run fail, as a user reads it (a Failure without its class path)."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return event.step_failure_data.error.message.strip()
+            message = event.step_failure_data.error.message.strip()
+            return _CLASS_PREFIX.sub("", message, count=1)
     return "run failed"
+
+
+# A step's dg.Failure is our own message for the user; its class path is noise (other errors keep
+# their class: the backfill tells an interrupted run by it).
+_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)+Failure: ")
 
 
 def submit_backfill(
@@ -274,6 +282,8 @@ def announce(
     if origin is not None:  # a game of an OCAP source: its own job, partition and targets
         return _announce_source_game(defs, instance, replay_id, *origin)
     selection = [dg.AssetKey("notifications")] if loaded_ids(engine, [replay_id]) else None
+    if selection is None:
+        _check_on_the_site(defs, replay_id)
     register_partitions(instance, [replay_id])
     heal_dead_runs(instance)
     if selection is None:
@@ -289,6 +299,22 @@ def announce(
     if not result.success:
         raise AnnounceFailed(f"replay {replay_id} could not be announced: {failure_text(result)}")
     return result.run_id
+
+
+def _check_on_the_site(defs: dg.Definitions, replay_id: int) -> None:
+    """Refuse, before any partition or run exists, a game the stats site does not have."""
+    from wog_assets.defs.resources import StatsSiteResource
+    from wog_sources.errors import ReplayNotFound
+
+    site = (defs.resources or {}).get("site")
+    if not isinstance(site, StatsSiteResource):
+        return
+    site = site.process_config_and_initialize()  # its settings as a run would resolve them
+    with site.client(max_retries=1) as client:
+        try:
+            client.fetch_game_page(replay_id)
+        except ReplayNotFound as exc:
+            raise AnnounceFailed(f"{exc}; nothing was run or registered") from None
 
 
 def _announce_source_game(

@@ -135,6 +135,19 @@ def test_wog_announce_and_wog_summary(
             "WOG_DISCORD_CHANNEL_IDS": "4242",
         }
         announced = _cli(["announce", "7200"], env)
+        # A game the site does not have: one line saying so, and no run or partition left.
+        absent = _cli(["announce", "7299"], env)
+    assert absent.returncode == 1
+    assert absent.stderr.strip().splitlines() == [
+        f"Error: replay 7299, {site.url}/games/7299/: game page answered 404; nothing was run "
+        "or registered"
+    ]
+    with sa.create_engine(
+        dagster_db.replace("postgresql://", "postgresql+psycopg://")
+    ).connect() as conn:
+        keys = conn.execute(sa.text("SELECT partition FROM dynamic_partitions")).scalars().all()
+        runs = conn.execute(sa.text("SELECT count(*) FROM runs")).scalar()
+    assert keys == ["7200"] and runs == 1
     assert announced.returncode == 0, announced.stderr[-2000:]
     assert "replay 7200 queued for channel:4242" in announced.stdout
     with engine.connect() as conn:
