@@ -110,6 +110,17 @@ def _notify(conn: Connection, key: object) -> None:
     conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(key))))
 
 
+def _fresh() -> dict[str, object]:
+    """The values that give a row a fresh chance: pending, due now, no tries, no error."""
+    return {
+        "status": Status.PENDING,
+        "attempts": 0,
+        "next_attempt_at": None,
+        "last_error": None,
+        "updated_at": sa.func.now(),
+    }
+
+
 # --- the pipeline's side ------------------------------------------------------------------
 
 
@@ -275,11 +286,7 @@ def enqueue_digest(
                     set_={
                         "payload": stmt.excluded.payload,
                         "attachment": stmt.excluded.attachment,
-                        "status": Status.PENDING,
-                        "attempts": 0,
-                        "last_error": None,
-                        "next_attempt_at": None,
-                        "updated_at": sa.func.now(),
+                        **_fresh(),
                     },
                     where=n.c.status != Status.SENDING,
                 )
@@ -609,17 +616,7 @@ def retry(engine: Engine, notification_id: int) -> str | None:
             sa.select(n.c.status).where(n.c.id == notification_id).with_for_update()
         ).scalar()
         if previous in RETRYABLE:
-            conn.execute(
-                sa.update(n)
-                .where(n.c.id == notification_id)
-                .values(
-                    status=Status.PENDING,
-                    attempts=0,
-                    next_attempt_at=None,
-                    last_error=None,
-                    updated_at=sa.func.now(),
-                )
-            )
+            conn.execute(sa.update(n).where(n.c.id == notification_id).values(**_fresh()))
             _notify(conn, notification_id)
         return previous
 
@@ -627,17 +624,7 @@ def retry(engine: Engine, notification_id: int) -> str | None:
 def retry_failed(engine: Engine, target: str | None = None) -> int:
     """Make every ``failed`` and ``unknown`` row pending again (only ``target``'s with a
     target); returns how many."""
-    stmt = (
-        sa.update(n)
-        .where(n.c.status.in_([Status.FAILED, Status.UNKNOWN]))
-        .values(
-            status=Status.PENDING,
-            attempts=0,
-            next_attempt_at=None,
-            last_error=None,
-            updated_at=sa.func.now(),
-        )
-    )
+    stmt = sa.update(n).where(n.c.status.in_([Status.FAILED, Status.UNKNOWN])).values(**_fresh())
     if target is not None:
         stmt = stmt.where(n.c.target == target)
     with engine.begin() as conn:
@@ -686,14 +673,7 @@ def move_target(engine: Engine, old: str, new: str) -> int:
                 n.c.status.in_([Status.PENDING, Status.FAILED, Status.UNKNOWN]),
                 ~already,
             )
-            .values(
-                target=new,
-                status=Status.PENDING,
-                attempts=0,
-                next_attempt_at=None,
-                last_error=None,
-                updated_at=sa.func.now(),
-            )
+            .values(target=new, **_fresh())
         ).rowcount
         conn.execute(sa.delete(paused).where(paused.c.target == old))
         if moved:
