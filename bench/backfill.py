@@ -46,9 +46,9 @@ def main() -> None:
 
     from dbschema.connection import libpq_url, temporary_server
     from dbschema.migrate import upgrade
-    from wog_assets.backfill import run_backfill
     from wog_assets.definitions import build_definitions
     from wog_assets.instance import DAGSTER_YAML
+    from wog_assets.runs.backfill import run_backfill
     from wog_core import settings as wog_settings
     from wog_core.models import combine
     from wog_fakes.fake_site import FakeSite

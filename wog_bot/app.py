@@ -31,10 +31,10 @@ from wog_warehouse import queue
 log = logging.getLogger("wog_bot")
 
 
-def _engine() -> tuple[Engine, str]:
+def _engine(settings: BotSettings) -> tuple[Engine, str]:
     from dbschema.connection import create_engine, database_url
 
-    url = database_url()
+    url = database_url(settings.database_url, settings.data_dir)
     return create_engine(url), url
 
 
@@ -71,7 +71,7 @@ async def run_once(settings: BotSettings, given_up: list[str] | None = None) -> 
     Rows that failed for good (or ended unknown) and targets paused in this pass are appended to
     ``given_up``, one line each. Raises :class:`DeliveryRefused` when Discord refuses DISCORD_TOKEN, whether or
     not anything was pending (so cron sees a revoked token at once)."""
-    engine, _ = _engine()
+    engine, _ = _engine(settings)
     app = delivery_rest_app(settings.discord_api_url)
     await app.start()
     try:
@@ -115,7 +115,7 @@ async def run_rest_only(settings: BotSettings) -> None:
     """Webhook mode: no gateway, no bot user; deliver notifications and Twitch alerts until SIGTERM."""
     from wog_bot.twitch import TwitchWatcher, WebhookAlertPoster, open_state
 
-    engine, url = _engine()
+    engine, url = _engine(settings)
     app = _rest_app(settings)
     await app.start()
     delivery = delivery_rest_app(settings.discord_api_url)
@@ -185,7 +185,7 @@ def run_gateway(settings: BotSettings) -> None:
 
     The warehouse is reached before connecting to Discord: a bot that cannot read its queue
     stops with the reason instead of answering commands it cannot serve."""
-    engine, url = _engine()
+    engine, url = _engine(settings)
     build_gateway_bot(settings, engine=engine, url=url).run(close_passed_executor=True)
 
 

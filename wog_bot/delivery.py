@@ -32,6 +32,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import aiohttp
@@ -41,7 +42,6 @@ from sqlalchemy.engine import Engine
 
 from wog_core.logs import RepeatedWarning
 from wog_core.settings import BotSettings, Webhook, redact
-from wog_core.settings import current as current_settings
 from wog_report.build import embeds_from_payload
 from wog_report.catalogue import Catalogue
 from wog_warehouse import queue
@@ -467,7 +467,7 @@ class Dispatcher:
                     lost.recovered()
                     log.info("listening for notifications on %s", ", ".join(self.sender.targets))
                     while not stop.is_set():
-                        heartbeat()
+                        heartbeat(self.settings.heartbeat_file)
                         await self.deliver_due(stop)
                         wait = self.settings.poll_interval_s
                         due = await asyncio.to_thread(
@@ -482,9 +482,10 @@ class Dispatcher:
                 await _sleep_or_stop(stop, 2.0)
 
 
-def heartbeat() -> None:
+def heartbeat(path: Path | None) -> None:
     """Touch the heartbeat file on every loop of a running dispatcher (``wog healthcheck``)."""
-    path = current_settings().bot_heartbeat_file
+    if path is None:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()

@@ -121,17 +121,14 @@ def open_state(settings: BotSettings, warehouse: Engine | None = None) -> Twitch
         if warehouse is None:
             raise ValueError("WOG_TWITCH_STATE=postgres needs the database")
         return TwitchState(warehouse, sqlite=False)
-    from dbschema.connection import data_dir
-
+    data_dir = settings.data_dir
     path = (
-        data_dir() / "twitch.sqlite3"
-        if settings.twitch_state == "sqlite"
-        else settings.twitch_state
+        data_dir / "twitch.sqlite3" if settings.twitch_state == "sqlite" else settings.twitch_state
     )
     path_str = str(path)
     if path_str.startswith("sqlite:"):
         return TwitchState(sa.create_engine(path_str), sqlite=True)
-    data_dir().mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
     return TwitchState(sa.create_engine(f"sqlite:///{path_str}"), sqlite=True)
 
 

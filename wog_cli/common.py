@@ -29,9 +29,21 @@ def engine(wait_s: float = 0.0) -> Engine:
     """
     from dbschema.connection import DatabaseUnavailable, create_engine
 
-    settings()
     try:
-        return create_engine(wait_s=wait_s, say=lambda line: click.echo(line, err=True))
+        return create_engine(
+            warehouse_url(), wait_s=wait_s, say=lambda line: click.echo(line, err=True)
+        )
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def warehouse_url() -> str:
+    """The effective warehouse URL: WOG_DATABASE_URL, or the embedded Postgres (started)."""
+    from dbschema.connection import DatabaseUnavailable, database_url
+
+    current = settings()
+    try:
+        return database_url(current.database_url, current.data_dir)
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -47,9 +59,9 @@ def dagster_environment() -> dict[str, str]:
     from wog_assets.instance import prepare_dagster_home
     from wog_core.settings import export_dagster_environment
 
-    settings()
+    current = settings()
     try:
-        env = prepare_dagster_home()
+        env = prepare_dagster_home(current)
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     export_dagster_environment(env)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from wog_cli.common import engine
+from wog_cli.common import engine, settings, warehouse_url
 
 
 @click.group()
@@ -55,13 +55,13 @@ def db_upgrade(revision: str, wait_s: float, old_bin: Path | None) -> None:
 
 def _carry_over_embedded(old_bin: Path | None) -> None:
     """Upgrade an older embedded data directory in place, if that is what is configured."""
-    from dbschema.connection import data_dir
     from dbschema.embedded_upgrade import UpgradeFailed, needs_upgrade, upgrade_embedded
-    from wog_core.settings import current, package_index_url
+    from wog_core.settings import package_index_url
 
-    if current().database_url:
+    current = settings()
+    if current.database_url:
         return  # a server by URL: its admin upgrades it; migrations follow below
-    pgdata = data_dir() / "pgdata"
+    pgdata = current.data_dir / "pgdata"
     major = needs_upgrade(pgdata)
     if major is None:
         return
@@ -70,7 +70,7 @@ def _carry_over_embedded(old_bin: Path | None) -> None:
     )
     try:
         report = upgrade_embedded(
-            pgdata, data_dir(), old_bin=old_bin, index=package_index_url(), say=click.echo
+            pgdata, current.data_dir, old_bin=old_bin, index=package_index_url(), say=click.echo
         )
     except UpgradeFailed as exc:
         raise click.ClickException(f"{exc} — {pgdata} is unchanged") from None
@@ -118,12 +118,9 @@ def db_url() -> None:
 
     Example: wog db url
     """
-    from dbschema.connection import DatabaseUnavailable, database_url, redact_url
+    from dbschema.connection import redact_url
 
-    try:
-        click.echo(redact_url(database_url()))
-    except DatabaseUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
+    click.echo(redact_url(warehouse_url()))
 
 
 @db.command("stop")
@@ -134,7 +131,9 @@ def db_stop() -> None:
     """
     from dbschema.connection import stop_embedded_server
 
-    click.echo("stopped" if stop_embedded_server() else "the embedded Postgres was not running")
+    pgdata = settings().data_dir / "pgdata"
+    stopped = stop_embedded_server(pgdata)
+    click.echo("stopped" if stopped else "the embedded Postgres was not running")
 
 
 COMMANDS = [db]

@@ -14,7 +14,7 @@ import click
 import httpx
 
 from wog_cli.common import settings
-from wog_core.settings import SET_A_TARGET
+from wog_core.settings import SET_A_TARGET, SourceSettings
 
 OK, BROKEN, OFF = "✓", "✗", "–"
 # Discord permission bits the bot needs in a game channel, with their names in the client.
@@ -58,8 +58,9 @@ def _check(item: str, run: Callable[[], str]) -> Line:
 def check_database() -> str:
     from dbschema.connection import create_engine, redact_url
     from dbschema.migrate import current_revision, head_revision
+    from wog_cli.common import warehouse_url
 
-    engine = create_engine()
+    engine = create_engine(warehouse_url())
     try:
         current, head = current_revision(engine), head_revision()
     finally:
@@ -169,13 +170,13 @@ def check_twitch(bot_settings: object) -> str:
 # --- the site ---------------------------------------------------------------------------------
 
 
-def check_site(source: object) -> str:
+def check_site(source: SourceSettings) -> str:
     """The live list page, the newest game's page and its JSON, through the real parsers (a
     missing row is named verbatim, e.g. ``row 'Остров' not found``)."""
     from wog_sources.client import SiteClient
     from wog_sources.replay import parse_replay
 
-    with SiteClient(source) as client:  # type: ignore[arg-type]
+    with SiteClient(source) as client:
         listing = client.list_games()
         if not listing:
             raise RuntimeError("the games list shows no games")

@@ -46,9 +46,9 @@ def check_health(role: str, settings: Settings) -> None:
         if not path.exists() or time.time() - path.stat().st_mtime > limit:
             raise Unhealthy(f"bot heartbeat {path} is missing or older than {limit:.0f}s")
     else:
-        from dbschema.connection import DatabaseUnavailable, create_engine
+        from dbschema.connection import DatabaseUnavailable, create_engine, database_url
 
         try:
-            create_engine().dispose()
+            create_engine(database_url(settings.database_url, settings.data_dir)).dispose()
         except DatabaseUnavailable as exc:
             raise Unhealthy(str(exc)) from None

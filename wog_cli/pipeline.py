@@ -20,7 +20,7 @@ from wog_core.settings import SET_A_TARGET
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
-    from wog_assets.backfill import BackfillReport
+    from wog_assets.runs.backfill import BackfillReport
 
 
 @click.command("backfill")
@@ -73,9 +73,9 @@ def backfill_cmd(
     stop_on_sigterm()
     import dagster as dg
 
-    from wog_assets.backfill import prune_missing_partitions, run_backfill, submit_backfill
     from wog_assets.definitions import build_definitions
-    from wog_assets.recovery import PoolBusy
+    from wog_assets.runs.backfill import prune_missing_partitions, run_backfill, submit_backfill
+    from wog_assets.runs.recovery import PoolBusy
     from wog_warehouse.raw import missing_ids
 
     current = settings()
@@ -128,8 +128,9 @@ def _source_backfill(source_name: str, batch: int | None) -> None:
     stop_on_sigterm()
     import dagster as dg
 
-    from wog_assets.backfill import run_source_backfill
     from wog_assets.definitions import build_definitions
+    from wog_assets.defs.sources import configured_sources
+    from wog_assets.runs.backfill import run_source_backfill
     from wog_sources.errors import SourceError
 
     current = settings()
@@ -145,7 +146,7 @@ def _source_backfill(source_name: str, batch: int | None) -> None:
                 defs,
                 instance,
                 engine(),
-                source_name,
+                configured_sources(current)[source_name],
                 batch=batch or current.pipeline.backfill_batch,
                 say=lambda line: click.echo(line, err=True),
             )
@@ -218,9 +219,9 @@ def announce_cmd(replay_id: int | None, period: str | None) -> None:
     stop_on_sigterm()
     import dagster as dg
 
-    from wog_assets.backfill import AnnounceFailed, announce
     from wog_assets.definitions import build_definitions
-    from wog_assets.recovery import PoolBusy
+    from wog_assets.runs.backfill import AnnounceFailed, announce
+    from wog_assets.runs.recovery import PoolBusy
 
     with dg.DagsterInstance.get() as instance:
         try:
@@ -243,8 +244,8 @@ def _announce_digest(period: str, targets: list[str]) -> None:
     stop_on_sigterm()
     import dagster as dg
 
-    from wog_assets.backfill import AnnounceFailed, announce_digest
     from wog_assets.definitions import build_definitions
+    from wog_assets.runs.backfill import AnnounceFailed, announce_digest
 
     with dg.DagsterInstance.get() as instance:
         try:
@@ -281,7 +282,8 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
 
     current = settings()
     embedded = current.database_url is None
-    postgres_was_running = embedded and embedded_server_running()
+    pgdata = current.data_dir / "pgdata"
+    postgres_was_running = embedded and embedded_server_running(pgdata)
     child_env = {**os.environ, **dagster_environment()}
     # Dagster's `dagster dev` is superseded by `dg dev` (a tool we do not ship): its
     # FutureWarning would only alarm. Started in DAGSTER_HOME, it finds our dagster.yaml there.
@@ -376,7 +378,7 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
             site.stop()
             (current.data_dir / DEMO_FILE).unlink(missing_ok=True)
         if embedded and not postgres_was_running:
-            stop_embedded_server()
+            stop_embedded_server(pgdata)
             click.echo("stopped the embedded Postgres")
         elif embedded:
             click.echo("the embedded Postgres keeps running (it was running before); "
@@ -405,7 +407,7 @@ def _stop_dagster(proc: subprocess.Popen, instance: DagsterInstance | None) -> N
     daemon down on SIGTERM; whatever is left of its session after a few seconds (code servers,
     a run process that ignored the cancel) is killed.
     """
-    from wog_assets.recovery import cancel_runs_in_progress
+    from wog_assets.runs.recovery import cancel_runs_in_progress
     from wog_cli import one_line
 
     if instance is not None:
@@ -496,7 +498,7 @@ def migrate_wrtd_cmd(source_url: str, batch: int | None) -> None:
 
     Example: wog migrate-wrtd --from postgresql://wrtd:secret@oldhost/wrtd
     """
-    from wog_assets.migrate_wrtd import read_wrtd
+    from wog_assets.runs.migrate_wrtd import read_wrtd
 
     history = read_wrtd(source_url)
     if not history.replay_ids:
@@ -506,7 +508,7 @@ def migrate_wrtd_cmd(source_url: str, batch: int | None) -> None:
     import dagster as dg
 
     from wog_assets.definitions import build_definitions
-    from wog_assets.migrate_wrtd import migrate
+    from wog_assets.runs.migrate_wrtd import migrate
 
     current = settings()
     click.echo(

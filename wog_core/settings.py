@@ -74,11 +74,6 @@ class SourceSettings:
     backoff_cap: float = 60.0
     max_json_bytes: int = 512 * 1024 * 1024
 
-    @classmethod
-    def from_env(cls, **overrides: Any) -> SourceSettings:
-        """The process's source settings, with ``overrides`` applied."""
-        return dataclasses.replace(current().source, **overrides)
-
 
 DIGEST_KINDS = ("weekly", "monthly")
 
@@ -163,6 +158,11 @@ class BotSettings:
     language: str = "ru"
     admin_channel_id: int | None = None  # operator alerts (WOG_DISCORD_ADMIN_CHANNEL_ID)
     admin_webhook_url: str | None = field(default=None, repr=False)  # WOG_ADMIN_WEBHOOK_URL
+    # Where the bot's own state lives: the warehouse (WOG_DATABASE_URL, or the embedded Postgres
+    # of WOG_DATA_DIR) and the Twitch state file.
+    database_url: str | None = field(default=None, repr=False)
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR).resolve())
+    heartbeat_file: Path | None = None  # touched by a running dispatcher (WOG_HEARTBEAT_FILE)
 
     @property
     def twitch_enabled(self) -> bool:
@@ -228,11 +228,6 @@ class BotSettings:
                     values.append(token)
         return tuple(v for v in values if v)
 
-    @classmethod
-    def load(cls, **overrides: Any) -> BotSettings:
-        """The process's bot settings (environment over ``WOG_BOT_CONFIG``), with overrides."""
-        return dataclasses.replace(current().bot, **overrides)
-
 
 def notification_targets(channel_ids: tuple[int, ...], webhook: Webhook | None) -> list[str]:
     """Where each game is posted: ``channel:<id>`` per channel, ``webhook:<id>`` for a webhook."""
@@ -253,15 +248,17 @@ class DagsterSettings:
     webserver_port: int = 3000
 
 
-OCAP_KINDS = ("ocap-web", "ocap-dir")
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_SOURCE_KIND = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
 @dataclass(frozen=True)
-class OcapSource:
-    """A community recording its games with OCAP2 (a ``[sources.NAME]`` table of
-    ``WOG_SOURCES_FILE``): an OCAP2 web server (``url``) or a directory of recordings (``path``),
-    with its own Discord targets (default: the game channel's)."""
+class SourceConfig:
+    """A community's source of games beside the WOG site (a ``[sources.NAME]`` table of
+    ``WOG_SOURCES_FILE``): its kind (the plug-in that reads it, e.g. ``ocap-web`` for an OCAP2
+    web server at ``url``, ``ocap-dir`` for a directory of recordings at ``path``), with its own
+    Discord targets (default: the game channel's). Whether a kind exists, and which of ``url``
+    and ``path`` it needs, is its plug-in's to say (``where`` names the table in errors)."""
 
     name: str
     kind: str
@@ -271,10 +268,11 @@ class OcapSource:
     webhook_url: str | None = field(default=None, repr=False)
     min_players: int = 0
     language: str | None = None
+    where: str = ""
 
     @property
     def location(self) -> str:
-        return self.url if self.kind == "ocap-web" else str(self.path)
+        return self.url if self.url is not None else str(self.path)
 
     def notification_targets(self, default: list[str]) -> list[str]:
         webhook = Webhook.parse(self.webhook_url, "WOG_SOURCES_FILE") if self.webhook_url else None
@@ -282,8 +280,8 @@ class OcapSource:
         return own or default
 
 
-def load_sources(path: Path) -> tuple[OcapSource, ...]:
-    """The OCAP sources of a TOML file; raises :class:`SettingsError` naming the key."""
+def load_sources(path: Path) -> tuple[SourceConfig, ...]:
+    """The sources of a TOML file; raises :class:`SettingsError` naming the key."""
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -306,15 +304,15 @@ def load_sources(path: Path) -> tuple[OcapSource, ...]:
         if unknown:
             raise SettingsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         kind = table.get("kind")
-        if kind not in OCAP_KINDS:
-            raise SettingsError(f"{where}: kind must be one of {', '.join(OCAP_KINDS)}")
+        if not isinstance(kind, str) or not _SOURCE_KIND.match(kind):
+            raise SettingsError(f'{where}: kind = "…" names the kind of source (e.g. ocap-web)')
         url, folder = table.get("url"), table.get("path")
-        if kind == "ocap-web" and not (
+        if url is not None and not (
             isinstance(url, str) and url.startswith(("http://", "https://"))
         ):
-            raise SettingsError(f'{where}: an ocap-web source needs url = "https://…"')
-        if kind == "ocap-dir" and not isinstance(folder, str):
-            raise SettingsError(f'{where}: an ocap-dir source needs path = "/dir/of/recordings"')
+            raise SettingsError(f'{where}: url must be "https://…"')
+        if folder is not None and not isinstance(folder, str):
+            raise SettingsError(f'{where}: path must be "/dir/of/recordings"')
         channels = table.get("channel_ids", [])
         if not isinstance(channels, list) or not all(
             isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels
@@ -330,15 +328,16 @@ def load_sources(path: Path) -> tuple[OcapSource, ...]:
         if not isinstance(min_players, int) or min_players < 0:
             raise SettingsError(f"{where}: min_players must be a number >= 0")
         sources.append(
-            OcapSource(
+            SourceConfig(
                 name=name,
                 kind=kind,
-                url=url.rstrip("/") if kind == "ocap-web" else None,
-                path=Path(folder).expanduser() if kind == "ocap-dir" else None,
+                url=url.rstrip("/") if isinstance(url, str) else None,
+                path=Path(folder).expanduser() if isinstance(folder, str) else None,
                 channel_ids=tuple(channels),
                 webhook_url=webhook,
                 min_players=min_players,
                 language=language,
+                where=where,
             )
         )
     return tuple(sources)
@@ -357,7 +356,7 @@ class Settings:
     heartbeat_file: Path | None = None
     role: str = "db"
     dagster_ui_url: str = "http://localhost:3000"  # links in operator alerts
-    sources: tuple[OcapSource, ...] = ()  # OCAP2 communities beside the WOG site
+    sources: tuple[SourceConfig, ...] = ()  # communities beside the WOG site (plug-ins)
     # Which variables were set, so Dagster resources can name them (dg.EnvVar) instead of
     # carrying their values into the UI.
     variables_set: frozenset[str] = frozenset()
@@ -434,7 +433,14 @@ class Settings:
         if not read.text("WOG_BASE_URL") and demo.get("WOG_BASE_URL"):
             # While `wog dev --demo` runs, other commands act on its fake site, not the real one.
             source = dataclasses.replace(source, base_url=demo["WOG_BASE_URL"], min_interval=0.1)
-        bot = _bot_settings(read, language)
+        database_url = read.url("WOG_DATABASE_URL")
+        heartbeat_file = Path(heartbeat) if heartbeat else data_dir / "bot.heartbeat"
+        bot = dataclasses.replace(
+            _bot_settings(read, language),
+            database_url=database_url,
+            data_dir=data_dir,
+            heartbeat_file=heartbeat_file,
+        )
         if demo.get("WOG_DISCORD_CHANNEL_IDS") and not bot.channel_ids and not bot.webhook_url:
             # …and its Discord stand-in, so `wog announce` posts there.
             bot = dataclasses.replace(
@@ -444,7 +450,7 @@ class Settings:
             )
         return cls(
             data_dir=data_dir,
-            database_url=read.url("WOG_DATABASE_URL"),
+            database_url=database_url,
             source=source,
             pipeline=pipeline,
             bot=bot,

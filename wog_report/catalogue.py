@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from wog_core import settings
 from wog_core.settings import LANGUAGES
 
 _STRINGS: dict[str, dict[str, str]] = {
@@ -296,8 +295,8 @@ VEHICLE_LABELS: dict[str, dict[str, str]] = {
 class Catalogue:
     """Strings of one language."""
 
-    def __init__(self, lang: str | None = None):
-        self.lang = lang or settings.current().pipeline.language
+    def __init__(self, lang: str = "ru"):
+        self.lang = lang
         if self.lang not in LANGUAGES:
             raise ValueError(f"unknown language {self.lang!r}")
 
@@ -309,8 +308,3 @@ class Catalogue:
         still names it (the site may add types; OCAP communities have their own)."""
         labels = VEHICLE_LABELS.get(code)
         return labels[self.lang] if labels else self("vehicle_other", code=code)
-
-
-def operator_text(key: str, **values: object) -> str:
-    """An operator alert in the configured language (``WOG_LANGUAGE``)."""
-    return Catalogue()(key, **values)

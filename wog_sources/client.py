@@ -37,12 +37,12 @@ class SiteClient:
 
     def __init__(
         self,
-        settings: SourceSettings | None = None,
+        settings: SourceSettings,
         *,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ):
-        self.settings = settings or SourceSettings.from_env()
+        self.settings = settings
         self._sleep = sleep
         self._lock = threading.Lock()
         self._last_request = 0.0

@@ -28,7 +28,7 @@ from pathlib import Path
 import msgspec
 
 from wog_core.models import Fetched
-from wog_core.settings import OcapSource, SourceSettings
+from wog_core.settings import SettingsError, SourceConfig, SourceSettings
 from wog_sources.base import AnnouncePolicy
 from wog_sources.client import SiteClient
 from wog_sources.errors import (
@@ -80,7 +80,7 @@ _OPERATIONS = msgspec.json.Decoder(list[_WireOperation])
 class OcapWebClient(SiteClient):
     """An OCAP2 web server's operations list and data files."""
 
-    def __init__(self, source: OcapSource, settings: SourceSettings, **kwargs: object):
+    def __init__(self, source: SourceConfig, settings: SourceSettings, **kwargs: object):
         assert source.url
         self.source = source
         super().__init__(
@@ -145,7 +145,7 @@ class OcapWebClient(SiteClient):
 class OcapDirectory:
     """Recording files in a directory; a file's name is its id."""
 
-    def __init__(self, source: OcapSource, max_bytes: int):
+    def __init__(self, source: SourceConfig, max_bytes: int):
         assert source.path is not None
         self.source = source
         self.path = source.path
@@ -195,7 +195,19 @@ class OcapDirectory:
         return Fetched(replay_id, url, 200, dt.datetime.now(dt.UTC), body)
 
 
-def open_source(source: OcapSource, settings: SourceSettings) -> OcapWebClient | OcapDirectory:
+OCAP_KINDS = ("ocap-web", "ocap-dir")
+
+
+def check_config(config: SourceConfig) -> SourceConfig:
+    """``config`` if it is a complete OCAP2 source; else :class:`SettingsError` naming its table."""
+    if config.kind == "ocap-web" and config.url is None:
+        raise SettingsError(f'{config.where}: an ocap-web source needs url = "https://…"')
+    if config.kind == "ocap-dir" and config.path is None:
+        raise SettingsError(f'{config.where}: an ocap-dir source needs path = "/dir/of/recordings"')
+    return config
+
+
+def open_source(source: SourceConfig, settings: SourceSettings) -> OcapWebClient | OcapDirectory:
     """The client for a configured source (a context manager either way)."""
     if source.kind == "ocap-web":
         return OcapWebClient(source, settings)
@@ -208,7 +220,7 @@ class OcapReplaySource:
     :class:`~wog_sources.base.ReplaySource`: its page is the listing entry, its body the
     recording; players are known by name."""
 
-    config: OcapSource
+    config: SourceConfig
     settings: SourceSettings
     policy: AnnouncePolicy
     players_by_name: bool = True

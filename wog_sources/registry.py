@@ -1,12 +1,16 @@
-"""The configured sources, by name: the WOG site (always, as ``wog``) and each OCAP2 community
-of ``WOG_SOURCES_FILE``, each with its announce policy."""
+"""The pure part of each source kind, built from the settings: the WOG site (always, as
+``wog``) and the OCAP2 communities of ``WOG_SOURCES_FILE``, each with its announce policy.
+
+A kind's Dagster part (fetch step, job, sensor) is its plug-in in ``wog_assets.defs.sources``,
+which calls the factory here.
+"""
 
 from __future__ import annotations
 
-from wog_core.settings import OcapSource, Settings
-from wog_sources.base import AnnouncePolicy, ReplaySource
-from wog_sources.ocap_sources import OcapReplaySource
-from wog_sources.site import WOG, WogSite
+from wog_core.settings import Settings, SourceConfig
+from wog_sources.base import AnnouncePolicy
+from wog_sources.ocap_sources import OcapReplaySource, check_config
+from wog_sources.site import WogSite
 
 
 def site_policy(settings: Settings) -> AnnouncePolicy:
@@ -19,20 +23,20 @@ def site_policy(settings: Settings) -> AnnouncePolicy:
     )
 
 
-def ocap_source(config: OcapSource, settings: Settings) -> OcapReplaySource:
+def source_policy(config: SourceConfig, settings: Settings) -> AnnouncePolicy:
+    """A configured source's policy: its own threshold, targets and language, else the site's."""
     pipeline = settings.pipeline
-    policy = AnnouncePolicy(
+    return AnnouncePolicy(
         min_players=config.min_players,
         max_age_s=pipeline.announce_max_age_s,
         targets=tuple(config.notification_targets(settings.notification_targets)),
         language=config.language or pipeline.language,
     )
-    return OcapReplaySource(config, settings.source, policy)
 
 
-def replay_sources(settings: Settings) -> dict[str, ReplaySource]:
-    """Every source of ``settings``, the WOG site first."""
-    sources: dict[str, ReplaySource] = {WOG: WogSite(settings.source, site_policy(settings))}
-    for config in settings.sources:
-        sources[config.name] = ocap_source(config, settings)
-    return sources
+def wog_site(settings: Settings) -> WogSite:
+    return WogSite(settings.source, site_policy(settings))
+
+
+def ocap_source(config: SourceConfig, settings: Settings) -> OcapReplaySource:
+    return OcapReplaySource(check_config(config), settings.source, source_policy(config, settings))

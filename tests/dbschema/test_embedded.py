@@ -62,8 +62,8 @@ def test_db_upgrade_starts_the_embedded_server_and_later_commands_reuse_it(
 
 def test_concurrent_first_starts_share_one_server(embedded_env: dict[str, str]) -> None:
     code = (
-        "from dbschema.connection import embedded_server_uri; import sys; "
-        "sys.stdout.write(embedded_server_uri())"
+        "from dbschema.connection import embedded_server_uri; import os, sys, pathlib; "
+        "sys.stdout.write(embedded_server_uri(pathlib.Path(os.environ['WOG_DATA_DIR'], 'pgdata')))"
     )
     procs = [
         subprocess.Popen(

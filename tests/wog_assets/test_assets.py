@@ -10,10 +10,8 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
-from tests.wog_assets.dagster_helpers import resources, run_replays
-from wog_assets.backfill import plan_batches, register_partitions, run_backfill
-from wog_assets.defs.assets import warehouse_tables
-from wog_assets.defs.selection import replay_assets
+from tests.wog_assets.dagster_helpers import code_location, replay_defs, run_replays
+from wog_assets.runs.backfill import plan_batches, register_partitions, run_backfill
 from wog_core.models import Commander, Replay
 from wog_core.sides import SIDE_CODES
 from wog_fakes.fake_site import FakeSite, game_path, json_path
@@ -153,7 +151,8 @@ def test_one_partition_fills_every_table_and_records_raw(
     frags_meta = next(m for m in meta if m.asset_key.to_user_string() == "frags").metadata
     assert frags_meta["dagster/row_count"].value == len(game.replay.frags)
     assert "preview" not in frags_meta  # the preview goes with the games, once
-    spec = warehouse_tables.specs_by_key[dg.AssetKey("frags")]
+    tables = code_location(site.url, db_url).resolve_assets_def("frags")
+    spec = tables.specs_by_key[dg.AssetKey("frags")]
     schema = spec.metadata["dagster/column_schema"]  # declared with the asset, not per run
     assert [c.name for c in schema.columns][:3] == ["replay_id", "seq", "time_s"]
     preview = games_meta["preview"].value.splitlines()  # a Markdown table of what was written
@@ -233,7 +232,9 @@ def test_reparsing_reads_stored_bodies_and_never_the_site(
         )
 
     monkeypatch.setattr(assets_module, "parse_game_page", improved_parser)
-    result = run_replays(instance, [3400], site.url, db_url, selection=[warehouse_tables])
+    result = run_replays(
+        instance, [3400], site.url, db_url, selection=["games", "players", "vehicles", "frags"]
+    )
     assert result.success
     assert len(site.requests) == requests_before
     assert _rows(engine, "SELECT island FROM games") == [("Fixed Island",)]
@@ -385,11 +386,7 @@ def test_backfill_of_200_replays_in_batched_runs(
     games = generate_games(5000, 200, seed=3)
     with FakeSite() as fake:
         fake.publish(*games)
-        defs = dg.Definitions(
-            assets=replay_assets,
-            resources=resources(fake.url, db_url),
-            executor=dg.in_process_executor,
-        )
+        defs = replay_defs(fake.url, db_url)
         report = run_backfill(defs, instance, 5000, 5199, batch=50)
     assert report.failed_runs == []
     assert len(report.runs) == 4

@@ -11,9 +11,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from tests.wog_assets.dagster_helpers import resources
-from wog_assets.backfill import run_backfill
-from wog_assets.defs.selection import replay_assets
+from tests.wog_assets.dagster_helpers import replay_defs
+from wog_assets.runs.backfill import run_backfill
 from wog_fakes.fake_site import FakeSite, Fault, json_path
 from wog_fakes.generator import GameOptions, GeneratedGame, generate_game
 
@@ -138,11 +137,7 @@ def test_a_batch_with_every_bad_input_writes_every_good_replay_and_names_each_ba
     with FakeSite() as site:
         site.publish(*games)
         site.fail(json_path(6008), Fault(status=500, times=-1))
-        defs = dg.Definitions(
-            assets=replay_assets,
-            resources=resources(site.url, db_url),
-            executor=dg.in_process_executor,
-        )
+        defs = replay_defs(site.url, db_url)
         report = run_backfill(defs, instance, FIRST, FIRST + 14, batch=50)
 
     with engine.connect() as conn:

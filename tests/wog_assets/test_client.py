@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from wog_core.models import GameListing
+from wog_core.settings import Settings
 from wog_fakes.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path, json_path
 from wog_fakes.generator import GameOptions, generate_game
 from wog_sources.client import USER_AGENT, SiteClient, SourceSettings
@@ -184,7 +186,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("WOG_BASE_URL", "http://127.0.0.1:1234")
     monkeypatch.setenv("WOG_MIN_REQUEST_INTERVAL", "2.5")
     monkeypatch.setenv("WOG_MAX_JSON_MB", "64")
-    settings = SourceSettings.from_env()
+    settings = Settings.from_env(os.environ).source
     assert settings.base_url == "http://127.0.0.1:1234"
     assert settings.min_interval == 2.5
     assert settings.max_json_bytes == 64 * 2**20

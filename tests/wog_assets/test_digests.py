@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from tests.wog_bot.conftest import bot_settings
 from tests.wog_bot.conftest import discord as discord  # the fixture
 from tests.wog_warehouse.test_stats import HISTORY
-from wog_assets.backfill import BackfillReport, refresh_stats
 from wog_assets.definitions import build_definitions
-from wog_assets.defs.stats import stale_ranges
-from wog_assets.digests import completed_period
-from wog_assets.tags import RANGE_END, RANGE_START
+from wog_assets.defs.core.tags import RANGE_END, RANGE_START
+from wog_assets.defs.stats.assets import stale_ranges
+from wog_assets.defs.stats.digests import completed_period
+from wog_assets.runs.backfill import BackfillReport, refresh_stats
 from wog_bot.app import run_once
 from wog_core import settings as wog_settings
 from wog_core.clock import SITE_TIMEZONE as MOSCOW

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from tests.conftest import run_wog
 from wog_assets.instance import prepare_dagster_home
+from wog_core.settings import Settings
 from wog_fakes.fake_site import FakeSite
 from wog_fakes.generator import generate_games
 
@@ -25,7 +26,7 @@ def test_prepared_home_is_a_postgres_backed_instance(
 ) -> None:
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("WOG_DATA_DIR", str(tmp_path))
-    env = prepare_dagster_home()
+    env = prepare_dagster_home(Settings.from_env(os.environ))
     assert env["DAGSTER_HOME"] == str(tmp_path / "dagster_home")
     assert (tmp_path / "dagster_home" / "dagster.yaml").exists()
     assert env["DAGSTER_POSTGRES_URL"] == dagster_db
@@ -251,8 +252,8 @@ def test_a_run_in_another_container_on_the_hosts_network_is_not_judged_dead() ->
     in a container of its own (pid 1 there) must not look dead from the code server."""
     import socket
 
-    from wog_assets.recovery import _alive, process_tags
-    from wog_assets.tags import HOST_TAG, PID_TAG, STARTED_TAG
+    from wog_assets.defs.core.processes import _alive, process_tags
+    from wog_assets.defs.core.tags import HOST_TAG, PID_TAG, STARTED_TAG
 
     mine = process_tags()
     assert _alive(mine)

@@ -12,6 +12,7 @@ import hikari
 import pytest
 
 from wog_core.models import Commander, Frag, Game, Player, Replay, Vehicle
+from wog_core.settings import Settings
 from wog_report import limits
 from wog_report.build import build_message, embeds_from_payload, to_payload
 from wog_report.catalogue import Catalogue
@@ -221,9 +222,10 @@ def test_chart_is_a_png_at_preview_size() -> None:
     assert _png_size(empty) == (800, 400)
 
 
-def test_language_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WOG_LANGUAGE", "en")
-    assert Catalogue()("content") == "📨 A new replay is available!"
-    monkeypatch.setenv("WOG_LANGUAGE", "de")
+def test_language_setting() -> None:
+    language = Settings.from_env({"WOG_LANGUAGE": "en"}).pipeline.language
+    assert Catalogue(language)("content") == "📨 A new replay is available!"
     with pytest.raises(ValueError, match="WOG_LANGUAGE"):
-        Catalogue()
+        Settings.from_env({"WOG_LANGUAGE": "de"})
+    with pytest.raises(ValueError, match="unknown language 'de'"):
+        Catalogue("de")

@@ -94,10 +94,8 @@ def test_a_sent_notification_stays_sent(site, instance, engine, db_url) -> None:
 def test_announcing_a_backfilled_game_makes_it_pending(site, instance, engine, db_url) -> None:  # type: ignore[no-untyped-def]
     assert run_replays(instance, [3401], site.url, db_url).success
     announce = {"wog/trigger": "announce", "wog/replay": "3401"}
-    from wog_assets.defs.notifications import notifications
-
     assert run_replays(
-        instance, [3401], site.url, db_url, tags=announce, selection=[notifications]
+        instance, [3401], site.url, db_url, tags=announce, selection=["notifications"]
     ).success
     assert {(r[2], r[3]) for r in _notifications(engine)} == {("pending", True)}
 

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from dbschema.migrate import downgrade, upgrade
 from dbschema.tables import SOURCE_BLOCK
-from wog_assets.backfill import run_source_backfill
 from wog_assets.definitions import build_definitions
+from wog_assets.defs.sources import ConfiguredSource, configured_sources
+from wog_assets.runs.backfill import run_source_backfill
 from wog_core import settings as wog_settings
 from wog_fakes.fake_ocap import FakeOcapServer, sg_zone_recordings
 from wog_report import limits
@@ -50,7 +51,7 @@ def test_all_ninety_recordings_load_from_an_ocap_server(
     with FakeOcapServer.from_sg_zone(SG) as server:
         _configure(monkeypatch, tmp_path, server.url)
         defs = build_definitions(wog_settings.current())
-        report = run_source_backfill(defs, instance, engine, "sg", batch=30)
+        report = run_source_backfill(defs, instance, engine, _configured("sg"), batch=30)
     assert report.failed_runs == [] and report.problems.lines() == []
     # Three batches, then careers and the weeks' and months' tables brought up to date.
     assert len(report.runs) == 6 and report.stats_runs == 3
@@ -177,7 +178,7 @@ def test_a_directory_of_recordings_is_a_source(
     sources.write_text(f'[sources.archive]\nkind = "ocap-dir"\npath = "{folder}"\n')
     monkeypatch.setenv("WOG_SOURCES_FILE", str(sources))
     defs = build_definitions(wog_settings.current())
-    report = run_source_backfill(defs, instance, engine, "archive", batch=10)
+    report = run_source_backfill(defs, instance, engine, _configured("archive"), batch=10)
     assert report.failed_runs == [] and report.partitions == 3
     rows = _rows(engine, "SELECT source, mission_name, ended_at FROM games ORDER BY ended_at")
     assert [r[0] for r in rows] == ["archive"] * 3
@@ -185,7 +186,9 @@ def test_a_directory_of_recordings_is_a_source(
     from wog_sources.ocap import ended_at_from_name
 
     assert sorted(r[2] for r in rows) == sorted(ended_at_from_name(r.filename) for r in chosen)
-    again = run_source_backfill(defs, instance, engine, "archive", batch=10)  # idempotent
+    again = run_source_backfill(
+        defs, instance, engine, _configured("archive"), batch=10
+    )  # idempotent
     assert again.failed_runs == []
     assert _rows(engine, "SELECT count(*) FROM games") == [(3,)]
 
@@ -197,13 +200,16 @@ def test_an_ocap_game_is_announced_by_its_warehouse_id(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from wog_assets.backfill import announce
+    from wog_assets.runs.backfill import announce
 
     small = min(sg_zone_recordings(SG), key=lambda r: len(r.body))  # under min_players
     with FakeOcapServer([small]) as server:
         _configure(monkeypatch, tmp_path, server.url)
         defs = build_definitions(wog_settings.current())
-        assert run_source_backfill(defs, instance, engine, "sg", batch=5).failed_runs == []
+        assert (
+            run_source_backfill(defs, instance, engine, _configured("sg"), batch=5).failed_runs
+            == []
+        )
         (rid,) = _rows(engine, "SELECT replay_id FROM games")[0]
         assert _rows(engine, "SELECT status FROM notifications") == [("suppressed",)]
         announce(defs, instance, engine, rid)  # asked for: posted whatever min_players says
@@ -295,3 +301,8 @@ def test_a_source_adds_only_its_fetch_step(tmp_path: Path, monkeypatch: pytest.M
                        ("ingest_sg", {"sg/recordings"}), ("ingest_archive", {"archive/recordings"})):  # fmt: skip
         selected = both.resolve_job_def(job).asset_layer.selected_asset_keys
         assert {k.to_user_string() for k in selected} == chain | fetch, job
+
+
+def _configured(name: str) -> ConfiguredSource:
+    """The source ``name`` of this test's settings, as ``wog backfill --source`` gets it."""
+    return configured_sources(wog_settings.current())[name]

@@ -10,10 +10,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from tests.wog_assets.dagster_helpers import resources, run_replays
+from tests.wog_assets.dagster_helpers import replay_defs, run_replays
 from tests.wog_assets.test_sensor import PLAYERS, _game, tick
-from wog_assets.backfill import announce, run_backfill
-from wog_assets.defs.selection import replay_assets
+from wog_assets.runs.backfill import announce, run_backfill
 from wog_fakes.fake_site import FakeSite
 
 
@@ -34,11 +33,7 @@ def _statuses(engine: sa.Engine) -> dict[int, str]:
 
 
 def _defs(site: FakeSite) -> dg.Definitions:
-    return dg.Definitions(
-        assets=replay_assets,
-        resources=resources(site.url, os.environ["WOG_DATABASE_URL"]),
-        executor=dg.in_process_executor,
-    )
+    return replay_defs(site.url, os.environ["WOG_DATABASE_URL"])
 
 
 def test_a_backfill_then_the_daemons_first_tick_posts_nothing(

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from tests.wog_assets.dagster_helpers import run_replays
-from wog_assets.defs import sensors as sensors_module
-from wog_assets.defs.resources import PipelineResource, StatsSiteResource, WarehouseResource
-from wog_assets.defs.sensors import new_replays
+from tests.wog_assets.dagster_helpers import code_location, run_replays
+from wog_assets.defs.core.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.sources import wog_sensor as sensors_module
 from wog_fakes.fake_site import GAMES_LIST_PATH, FakeSite, Fault, game_path
 from wog_fakes.generator import GameOptions, generate_game
 
@@ -66,10 +65,12 @@ def tick(instance: dg.DagsterInstance, site: FakeSite, cursor: str | None):  # t
         resources={
             "site": StatsSiteResource(base_url=site.url, min_request_interval=0.0, max_retries=0),
             "warehouse": WarehouseResource(database_url=os.environ["WOG_DATABASE_URL"]),
-            "pipeline": PipelineResource(),
         },
     ) as context:
-        result = new_replays(context)
+        sensor = code_location(site.url, os.environ["WOG_DATABASE_URL"]).resolve_sensor_def(
+            "new_replays"
+        )
+        result = sensor(context)
     if isinstance(result, dg.SensorResult):
         for request in result.dynamic_partitions_requests or []:
             instance.add_dynamic_partitions(
@@ -359,8 +360,9 @@ def _evaluate_failure_alert(
     instance: dg.DagsterInstance, run_id: str, db_url: str, times: int = 1
 ) -> None:
     """Evaluate the run-failure alert sensor on a failed run, as the daemon would."""
-    from wog_assets.defs.alerts import alert_on_failed_game_runs
-
+    alert_on_failed_game_runs = code_location("http://127.0.0.1:1", db_url).resolve_sensor_def(
+        "alert_on_failed_game_runs"
+    )
     failure = next(
         e
         for e in instance.all_logs(run_id)

@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from wog_assets.backfill import run_backfill
 from wog_assets.definitions import build_definitions
+from wog_assets.runs.backfill import run_backfill
 from wog_core import settings as wog_settings
 from wog_fakes.fake_site import FakeSite
 from wog_fakes.generator import generate_games

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -31,6 +32,7 @@ def bot_settings(discord: FakeDiscord, **overrides: object) -> BotSettings:
         "channel_ids": (111, 222),
         "retry_base_s": 30.0,
         "stale_sending_s": 120.0,
+        "database_url": os.environ.get("WOG_DATABASE_URL"),  # the test database
     }
     values.update(overrides)
     return BotSettings(**values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from tests.wog_bot.conftest import queue_game
 from wog_cli import main
-from wog_core.settings import BotSettings, redact
+from wog_core.settings import BotSettings, Settings, redact
 
 
 def test_settings_from_environment_and_file(
@@ -24,7 +25,7 @@ def test_settings_from_environment_and_file(
     monkeypatch.setenv("DISCORD_TOKEN", "tok")
     monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "111, 222")
     monkeypatch.setenv("WOG_POLL_INTERVAL", "5")
-    settings = BotSettings.load()
+    settings = Settings.from_env(os.environ).bot
     assert settings.channel_ids == (111, 222)
     assert settings.twitch_logins == ("wogstream",)
     assert settings.poll_interval_s == 5.0  # the environment wins over the file
@@ -37,13 +38,13 @@ def test_secrets_are_refused_in_the_file(tmp_path: Path, monkeypatch: pytest.Mon
     config.write_text('discord_token = "oops"\n')
     monkeypatch.setenv("WOG_BOT_CONFIG", str(config))
     with pytest.raises(ValueError, match="secrets go in the environment"):
-        BotSettings.load()
+        Settings.from_env(os.environ)
 
 
 def test_bad_channel_ids_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WOG_DISCORD_CHANNEL_IDS", "general")
     with pytest.raises(ValueError, match="WOG_DISCORD_CHANNEL_IDS: 'general' is not a Discord id"):
-        BotSettings.load()
+        Settings.from_env(os.environ)
 
 
 def test_redact_hides_every_secret() -> None:
@@ -122,7 +123,7 @@ def test_a_webhook_on_another_host_than_the_api_is_refused_at_start(
     if api:
         monkeypatch.setenv("WOG_DISCORD_API_URL", api)
     monkeypatch.setenv("WOG_DISCORD_WEBHOOK_URL", hook)
-    mismatch = BotSettings.load().webhook_host_mismatch()
+    mismatch = Settings.from_env(os.environ).bot.webhook_host_mismatch()
     assert (mismatch is not None) == refused, mismatch
     if refused:
         result = CliRunner().invoke(main, ["bot", "--once"])

@@ -1,2 +1,3 @@
-"""Dagster definitions for the WOG stats site source: partitions, resources, assets, checks,
-sensors. Import ``wog_assets.definitions`` for the code location."""
+"""The Dagster definitions, one folder per domain, merged by :mod:`wog_assets.definitions`:
+``sources`` (one plug-in per kind: fetch step, job, sensor), ``warehouse``, ``stats``,
+``notifications``; ``core`` is what they share. Nothing here imports ``wog_assets.runs``."""

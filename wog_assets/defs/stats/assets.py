@@ -14,22 +14,29 @@
   for one ranged run per partition set covering what is stale (a new game: its week and month).
 - ``weekly_digest`` and ``monthly_digest`` (group ``discord``) build each period's message; only
   the Monday / 1st schedules (and ``wog announce --digest``) queue it, see
-  :mod:`wog_assets.digests`.
+  :mod:`wog_assets.defs.stats.digests`.
 
 The SQL and the definitions live in :mod:`wog_warehouse.stats`.
 """
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 import dagster as dg
 import sqlalchemy as sa
 
-from wog_assets import digests
-from wog_assets.defs.assets import PARTITIONED, passing_ids
-from wog_assets.defs.problems import Problems, finish_step
-from wog_assets.defs.resources import PipelineResource, WarehouseResource
-from wog_assets.tags import TRIGGER_TAG
+# What define_asset_job returns (dagster does not export its name).
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+
+from wog_assets.defs.core.partitions import replays_partitions
+from wog_assets.defs.core.pipeline import Pipeline
+from wog_assets.defs.core.problems import Problems, finish_step
+from wog_assets.defs.core.resources import WarehouseResource
+from wog_assets.defs.core.steps import backfill_policy, passing_ids
+from wog_assets.defs.core.tags import RANGE_END, RANGE_START, TRIGGER_TAG
+from wog_assets.defs.stats import digests
 from wog_core.clock import SITE_TIMEZONE_NAME, week_of
 from wog_report.catalogue import Catalogue
 from wog_warehouse.stats import (
@@ -39,11 +46,8 @@ from wog_warehouse.stats import (
     stale_marks,
 )
 
-if TYPE_CHECKING:  # what define_asset_job returns; not exported by dagster itself
-    from dagster._core.definitions.unresolved_asset_job_definition import (
-        UnresolvedAssetJobDefinition,
-    )
-
+KEYS = ("player_game_stats",)
+"""The statistics' replay step, part of the chain every source's job runs."""
 CAREERS_JOB = "refresh_careers"
 LEADERBOARD_JOBS = {"weekly": "refresh_weekly_leaderboards",
                     "monthly": "refresh_monthly_leaderboards"}  # fmt: skip
@@ -73,23 +77,27 @@ def key_of_period(period: str) -> tuple[str, str]:
     return kind, period
 
 
-@dg.asset(
-    **PARTITIONED,
-    deps=["games", "players", "frags"],
-    group_name="stats",
-    kinds={"postgres"},
-    description="One row per player per game: side, kills, teamkills, suicides, deaths, "
-    "survival, longest kill, kills from a vehicle, weapons, command (player_game_stats).",
-)
-def player_game_stats(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    rows = refresh_game_stats(warehouse.engine, passing_ids(context, warehouse.engine))
-    finish_step(context, Problems(), "computing per-game statistics")
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+def build_game_stats(batch: int) -> dg.AssetsDefinition:
+    @dg.asset(
+        partitions_def=replays_partitions,
+        backfill_policy=backfill_policy(batch),
+        deps=["games", "players", "frags"],
+        group_name="stats",
+        kinds={"postgres"},
+        description="One row per player per game: side, kills, teamkills, suicides, deaths, "
+        "survival, longest kill, kills from a vehicle, weapons, command (player_game_stats).",
+    )
+    def player_game_stats(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        rows = refresh_game_stats(warehouse.engine, passing_ids(context, warehouse.engine))
+        finish_step(context, Problems(), "computing per-game statistics")
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    return player_game_stats
 
 
-def build_careers_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+def build_careers_asset(upstream: list[dg.AssetKey], min_games: int) -> dg.AssetsDefinition:
     """Careers of the stale players, redone whenever any of ``upstream`` is materialized.
     (Rivals are read from the frags when asked, so no step keeps them.)"""
 
@@ -102,8 +110,7 @@ def build_careers_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
         description="Each player's record over all their games: K/D, vitality, score "
         "(shrunk toward the community mean), favourites, command (player_careers).",
     )
-    def careers(warehouse: WarehouseResource, pipeline: PipelineResource):  # type: ignore[no-untyped-def]
-        min_games = pipeline.settings.pipeline.stats_min_games
+    def careers(warehouse: WarehouseResource) -> dg.MaterializeResult:
         counts = refresh_careers(warehouse.engine, min_games=min_games)
         return dg.MaterializeResult(
             metadata={"dagster/row_count": counts["careers"], "min_games": min_games},
@@ -112,7 +119,7 @@ def build_careers_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     return careers
 
 
-def _leaderboards(kind: str, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+def _leaderboards(kind: str, upstream: list[dg.AssetKey], min_games: int) -> dg.AssetsDefinition:
     name = f"{kind}_leaderboards"
 
     @dg.asset(
@@ -126,11 +133,10 @@ def _leaderboards(kind: str, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition
         "deaths, teamkills, vitality, longest kill, commanders) and nominations (leaderboards, "
         "nominations). Kept current by the stale_leaderboards sensor.",
     )
-    def leaderboards(  # type: ignore[no-untyped-def]
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineResource
-    ):
+    def leaderboards(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         periods = [period_of_key(kind, key) for key in context.partition_keys]
-        min_games = pipeline.settings.pipeline.stats_min_games
         counts = refresh_leaderboards(warehouse.engine, periods, min_games=min_games)
         return dg.MaterializeResult(
             metadata={
@@ -144,7 +150,7 @@ def _leaderboards(kind: str, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition
     return leaderboards
 
 
-def _digest(kind: str) -> dg.AssetsDefinition:
+def _digest(kind: str, pipeline: Pipeline) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"{kind}_digest",
         partitions_def=PERIODS[kind],
@@ -157,14 +163,14 @@ def _digest(kind: str) -> dg.AssetsDefinition:
         else "The month's nominations (posted on the 1st)"
         + "; queued only by its schedule or `wog announce --digest`, once per target.",
     )
-    def digest(  # type: ignore[no-untyped-def]
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineResource
-    ):
-        current = pipeline.settings
+    def digest(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        knobs = pipeline.knobs
         trigger = context.run.tags.get(TRIGGER_TAG)
         sources = [
             (name, list(source.policy.targets), source.policy.language)
-            for name, source in pipeline.sources().items()
+            for name, source in pipeline.sources.items()
         ]
         queued: dict[str, dict[str, str]] = {}
         games: dict[str, int] = {}
@@ -176,7 +182,7 @@ def _digest(kind: str) -> dg.AssetsDefinition:
                     period,
                     source,
                     Catalogue(language),
-                    min_games=current.pipeline.stats_min_games,
+                    min_games=knobs.stats_min_games,
                 )
                 games[f"{source}:{period}"] = built.games
                 if trigger not in ("schedule", "announce") or not targets:
@@ -186,7 +192,7 @@ def _digest(kind: str) -> dg.AssetsDefinition:
                 if trigger == "announce":
                     mode = digests.REPOST
                 else:
-                    mode = digests.SCHEDULED if kind in current.pipeline.digests else digests.OFF
+                    mode = digests.SCHEDULED if kind in knobs.digests else digests.OFF
                 queued[f"{source}:{period}"] = digests.queue(warehouse.engine, built, targets, mode)
         if trigger not in ("schedule", "announce"):
             context.log.info(
@@ -204,13 +210,34 @@ def _digest(kind: str) -> dg.AssetsDefinition:
     return digest
 
 
-def build_period_definitions(
-    upstream: list[dg.AssetKey],
-) -> tuple[list[dg.AssetsDefinition], list, list]:
-    """The period assets, their jobs, the stale_leaderboards sensor and the digest schedules."""
-    assets, jobs, triggers, board_jobs = [], [], [], []
+def build_defs(pipeline: Pipeline) -> dg.Definitions:
+    """The statistics: the per-game step of the chain, careers kept current by automation, the
+    period tables with their jobs and sensor, the digests with their schedules."""
+    min_games = pipeline.knobs.stats_min_games
+    game_stats = build_game_stats(pipeline.knobs.backfill_batch)
+    upstream = [game_stats.key]
+    careers = build_careers_asset(upstream, min_games)
+    assets: list[dg.AssetsDefinition] = [game_stats, careers]
+    jobs: list[UnresolvedAssetJobDefinition] = [
+        dg.define_asset_job(
+            CAREERS_JOB,
+            selection=[careers],
+            description="Bring careers and rivals up to date for the players whose games changed.",
+        )
+    ]
+    sensors: list[dg.SensorDefinition] = [
+        dg.AutomationConditionSensorDefinition(
+            "stats_automation",
+            target=[careers],
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30,
+            description="Rebuilds careers and rivals once new games' statistics have landed.",
+        )
+    ]
+    schedules: list[dg.ScheduleDefinition] = []
+    board_jobs: list[UnresolvedAssetJobDefinition] = []
     for kind in PERIODS:
-        boards, digest = _leaderboards(kind, upstream), _digest(kind)
+        boards, digest = _leaderboards(kind, upstream, min_games), _digest(kind, pipeline)
         assets += [boards, digest]
         board_jobs.append(
             dg.define_asset_job(
@@ -227,15 +254,15 @@ def build_period_definitions(
                 description=f"The {kind} digest: the period's tables, then its message.",
             )
         )
-        triggers.append(_schedule(kind, jobs[-1]))
-    triggers.append(_stale_sensor(board_jobs))
-    return assets, jobs, triggers
+        schedules.append(_schedule(kind, jobs[-1]))
+    sensors.append(_stale_sensor(board_jobs))
+    return dg.Definitions(assets=assets, jobs=jobs, sensors=sensors, schedules=schedules)
 
 
 CRON = {"weekly": "0 12 * * 1", "monthly": "0 12 1 * *"}  # noon, Moscow
 
 
-def _schedule(kind: str, job: "UnresolvedAssetJobDefinition") -> dg.ScheduleDefinition:
+def _schedule(kind: str, job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=f"{kind}_digest_schedule",
         cron_schedule=CRON[kind],
@@ -274,9 +301,7 @@ def stale_ranges(engine: sa.Engine) -> dict[str, tuple[str, str, str]]:
     return found
 
 
-def _stale_sensor(jobs: "list[UnresolvedAssetJobDefinition]") -> dg.SensorDefinition:
-    from wog_assets.tags import RANGE_END, RANGE_START
-
+def _stale_sensor(jobs: list[UnresolvedAssetJobDefinition]) -> dg.SensorDefinition:
     @dg.sensor(
         name="stale_leaderboards",
         jobs=jobs,
@@ -285,7 +310,9 @@ def _stale_sensor(jobs: "list[UnresolvedAssetJobDefinition]") -> dg.SensorDefini
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
-    def sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):  # type: ignore[no-untyped-def]
+    def sensor(
+        context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+    ) -> Iterator[dg.RunRequest]:
         for kind, (first, last, marked) in stale_ranges(warehouse.engine).items():
             yield dg.RunRequest(
                 run_key=f"{kind}:{first}..{last}@{marked}",

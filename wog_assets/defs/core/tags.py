@@ -16,3 +16,4 @@ STARTED_TAG = "wog/process-started"  # the process's start time, so a reused pid
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 RUN_KEY_TAG = "dagster/run_key"  # the sensor's run key, which the watched games remember
+SOURCE_TAG = "wog/source"  # the source a job (and so each of its runs) fetches games from

@@ -17,11 +17,9 @@ import dagster as dg
 REJECTED = "wog/rejected"
 REPAIRED = "wog/repaired"
 
-# The replay assets in lineage order (each source's fetch step first: the site's two, an OCAP
-# source's ``<name>/recordings`` by its last name); a step is the run's last when no later
-# stage is selected.
+# The replay assets after the fetch steps, in lineage order (every other asset of a replay job
+# is a source's fetch step, stage 0); a step is the run's last when no later stage is selected.
 STAGES: tuple[frozenset[str], ...] = (
-    frozenset({"game_page_html", "replay_json", "recordings"}),
     frozenset({"games", "players", "vehicles", "frags"}),
     frozenset({"player_directory", "player_game_stats"}),
     frozenset({"notifications"}),
@@ -89,7 +87,7 @@ def recorded_in_run(instance: dg.DagsterInstance, run_id: str) -> Problems:
 
 def _stage(key: dg.AssetKey) -> int:
     name = key.path[-1]
-    return next((i for i, stage in enumerate(STAGES) if name in stage), len(STAGES))
+    return next((i + 1 for i, stage in enumerate(STAGES) if name in stage), 0)
 
 
 def is_last_step(context: dg.AssetExecutionContext) -> bool:

@@ -18,13 +18,31 @@ from dataclasses import dataclass, field
 import dagster as dg
 import sqlalchemy as sa
 
-from wog_assets.defs.assets import SITE_POOL
-from wog_assets.defs.partitions import replays_partitions
-from wog_assets.defs.problems import Problems, recorded_in_run
-from wog_assets.defs.selection import replay_assets
-from wog_assets.recovery import heal_dead_runs, process_tags, wait_for_pool
-from wog_assets.tags import BACKFILL_TAG, RANGE_END, RANGE_START
+from wog_assets.defs.core.partitions import contiguous_batches, replays_partitions
+from wog_assets.defs.core.problems import Problems, recorded_in_run
+from wog_assets.defs.core.processes import heal_dead_runs, process_tags
+from wog_assets.defs.core.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.core.steps import SITE_POOL
+from wog_assets.defs.core.tags import (
+    BACKFILL_TAG,
+    RANGE_END,
+    RANGE_START,
+    REPLAY_TAG,
+    SOURCE_TAG,
+    TRIGGER_TAG,
+)
+from wog_assets.defs.sources import ConfiguredSource
+from wog_assets.defs.sources.wog import INGEST_JOB
+from wog_assets.defs.stats.assets import (
+    CAREERS_JOB,
+    DIGEST_JOBS,
+    LEADERBOARD_JOBS,
+    key_of_period,
+    stale_ranges,
+)
+from wog_assets.runs.recovery import wait_for_pool
 from wog_core.logs import VERBOSE
+from wog_sources.errors import ReplayNotFound
 from wog_warehouse.replays import loaded_ids
 from wog_warehouse.sources import replay_ids_for, source_of_replay
 
@@ -69,23 +87,6 @@ def plan_batches(instance: dg.DagsterInstance, keys: list[str], batch: int) -> l
     return contiguous_batches(instance.get_dynamic_partitions(replays_partitions.name), keys, batch)
 
 
-def contiguous_batches(order: list[str], keys: list[str], batch: int) -> list[list[str]]:
-    """``keys`` split into runs of at most ``batch`` that are contiguous in ``order``."""
-    wanted = set(keys)
-    batches: list[list[str]] = []
-    current: list[str] = []
-    for key in order:
-        if key in wanted and len(current) < batch:
-            current.append(key)
-            continue
-        if current:
-            batches.append(current)
-        current = [key] if key in wanted else []
-    if current:
-        batches.append(current)
-    return batches
-
-
 def run_backfill(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -113,7 +114,6 @@ def run_backfill(
         backfill_id=f"wog-{first}-{last}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
     )
     job = replay_job(defs)
-    selection = [key for a in replay_assets for key in a.keys]
     heal_dead_runs(instance, say)
     for keys_batch in plan_batches(instance, keys, batch):
         wait_for_pool(instance, SITE_POOL, timeout_s=wait_timeout_s, say=say)
@@ -123,7 +123,6 @@ def run_backfill(
                 instance=instance,
                 partition_key=keys_batch[0],
                 tags=tags,
-                asset_selection=selection,
                 raise_on_error=False,
                 run_config=quiet(),
             )
@@ -132,7 +131,6 @@ def run_backfill(
             result = job.execute_in_process(
                 instance=instance,
                 tags=tags,
-                asset_selection=selection,
                 raise_on_error=False,
                 run_config=quiet(),
             )
@@ -154,22 +152,18 @@ def refresh_stats(
     """Bring the statistics up to date after a backfill's batches: careers and rivals, then one
     ranged run per partition set for the weeks and months whose games changed. Periods a
     backfill completes are computed, never posted (only the digest schedules post)."""
-    from dbschema.connection import create_engine
-    from wog_assets.defs.stats import CAREERS_JOB, LEADERBOARD_JOBS, stale_ranges
-
     try:
         careers = defs.resolve_job_def(CAREERS_JOB)
     except Exception:  # definitions built without the stats group (tests of one asset set)
         return
     tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
     runs = [(careers, {}, "statistics")]
-    engine = create_engine()  # the warehouse the definitions' resource points at
-    try:
-        for kind, (first, last, _) in stale_ranges(engine).items():
-            runs.append((defs.resolve_job_def(LEADERBOARD_JOBS[kind]),
-                         {RANGE_START: first, RANGE_END: last}, f"{kind} leaderboards"))  # fmt: skip
-    finally:
-        engine.dispose()
+    warehouse = (defs.resources or {}).get("warehouse")
+    if isinstance(warehouse, WarehouseResource):  # resolved as a run resolves it
+        with warehouse.process_config_and_initialize_cm() as resolved:
+            for kind, (first, last, _) in stale_ranges(resolved.engine).items():
+                runs.append((defs.resolve_job_def(LEADERBOARD_JOBS[kind]),
+                             {RANGE_START: first, RANGE_END: last}, f"{kind} leaderboards"))  # fmt: skip
     for job, extra, what in runs:
         result = job.execute_in_process(
             instance=instance, tags={**tags, **extra}, raise_on_error=False, run_config=quiet()
@@ -183,9 +177,6 @@ def refresh_stats(
 def announce_digest(defs: dg.Definitions, instance: dg.DagsterInstance, period: str) -> str:
     """Queue ``period``'s digest (``2026-W48``: the week's tables; ``2026-11``: the month's
     nominations) again for every target — its tables first brought current; returns the run id."""
-    from wog_assets.defs.stats import DIGEST_JOBS, key_of_period
-    from wog_assets.tags import TRIGGER_TAG
-
     kind, key = key_of_period(period)
     result = defs.resolve_job_def(DIGEST_JOBS[kind]).execute_in_process(
         instance=instance,
@@ -202,8 +193,6 @@ def announce_digest(defs: dg.Definitions, instance: dg.DagsterInstance, period: 
 def replay_job(defs: dg.Definitions) -> dg.JobDefinition:
     """The job materializing the WOG replay assets (``ingest_replays``; the implicit asset job
     of definitions built without it)."""
-    from wog_assets.defs.assets import INGEST_JOB
-
     try:
         return defs.resolve_job_def(INGEST_JOB)
     except Exception:
@@ -237,7 +226,7 @@ def submit_backfill(
         backfill_id=backfill_id,
         asset_graph=defs.resolve_asset_graph(),
         partition_names=keys,
-        asset_selection=[key for a in replay_assets for key in a.keys],
+        asset_selection=list(replay_job(defs).asset_layer.selected_asset_keys),
         backfill_timestamp=time.time(),
         tags={},
         dynamic_partitions_store=instance,
@@ -276,8 +265,6 @@ def announce(
     Runs only the ``notifications`` asset when the game is already in the warehouse, else every
     replay asset (fetching it first). The run is tagged ``wog/trigger=announce``.
     """
-    from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
-
     origin = source_of_replay(engine, replay_id)
     if origin is not None:  # a game of an OCAP source: its own job, partition and targets
         return _announce_source_game(defs, instance, replay_id, *origin)
@@ -303,9 +290,6 @@ def announce(
 
 def _check_on_the_site(defs: dg.Definitions, replay_id: int) -> None:
     """Refuse, before any partition or run exists, a game the stats site does not have."""
-    from wog_assets.defs.resources import StatsSiteResource
-    from wog_sources.errors import ReplayNotFound
-
     site = (defs.resources or {}).get("site")
     if not isinstance(site, StatsSiteResource):
         return
@@ -320,10 +304,8 @@ def _check_on_the_site(defs: dg.Definitions, replay_id: int) -> None:
 def _announce_source_game(
     defs: dg.Definitions, instance: dg.DagsterInstance, replay_id: int, source: str, key: str
 ) -> str:
-    from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
-
     register_partitions(instance, [replay_id])
-    result = defs.resolve_job_def(f"ingest_{source}").execute_in_process(
+    result = source_job(defs, source).execute_in_process(
         instance=instance,
         partition_key=str(replay_id),
         asset_selection=[dg.AssetKey("notifications")],
@@ -340,50 +322,54 @@ def run_source_backfill(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     engine: sa.Engine,
-    source_name: str,
+    configured: ConfiguredSource,
     *,
     batch: int,
     keys: list[str] | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> BackfillReport:
-    """Load an OCAP source's recordings (every one it lists, or ``keys``) in batched runs of
-    its ``ingest_<source>`` job; nothing is announced. Returns what happened."""
-    from wog_core import settings as wog_settings
-    from wog_sources.ocap_sources import OcapReplaySource
-    from wog_sources.registry import replay_sources
-
-    source = replay_sources(wog_settings.current()).get(source_name)
-    if not isinstance(source, OcapReplaySource):
-        raise KeyError(f"source {source_name!r} is not in WOG_SOURCES_FILE")
+    """Load a source's games (every one it lists, or ``keys``) in batched runs of its job;
+    nothing is announced. Returns what happened."""
+    source, name = configured.source, configured.name
     if keys is None:
-        with source.open() as client:
-            keys = [op.id for op in client.list_operations()]
+        if configured.plugin.list_keys is None:
+            raise KeyError(f"source {name!r} is loaded by id range (wog backfill FIRST LAST)")
+        keys = configured.plugin.list_keys(source)
     keys = list(dict.fromkeys(keys))
     ids = replay_ids_for(engine, source.name, source.kind, source.location, keys)
     rids = sorted(ids.values())
     register_partitions(instance, rids)
-    report = BackfillReport(
-        backfill_id=f"wog-{source_name}-{uuid.uuid4().hex[:6]}", partitions=len(keys)
-    )
-    job = defs.resolve_job_def(f"ingest_{source_name}")
+    report = BackfillReport(backfill_id=f"wog-{name}-{uuid.uuid4().hex[:6]}", partitions=len(keys))
+    job = source_job(defs, name)
     heal_dead_runs(instance, say)
     order = instance.get_dynamic_partitions(replays_partitions.name)
     for keys_batch in contiguous_batches(order, [str(r) for r in rids], batch):
         tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
         if len(keys_batch) == 1:
-            run = {"partition_key": keys_batch[0]}
+            result = job.execute_in_process(
+                instance=instance,
+                tags=tags,
+                raise_on_error=False,
+                run_config=quiet(),
+                partition_key=keys_batch[0],
+            )
         else:
             tags.update({RANGE_START: keys_batch[0], RANGE_END: keys_batch[-1]})
-            run = {}
-        result = job.execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False, run_config=quiet(), **run
-        )
+            result = job.execute_in_process(
+                instance=instance, tags=tags, raise_on_error=False, run_config=quiet()
+            )
         report.runs.append(result.run_id)
         report.problems.merge(recorded_in_run(instance, result.run_id))
         if not result.success:
             report.failed_runs.append((f"{keys_batch[0]}..{keys_batch[-1]}", failure_text(result)))
-        say(
-            f"{source_name}: {keys_batch[0]}..{keys_batch[-1]} {'ok' if result.success else 'FAILED'}"
-        )
+        say(f"{name}: {keys_batch[0]}..{keys_batch[-1]} {'ok' if result.success else 'FAILED'}")
     refresh_stats(defs, instance, report)
     return report
+
+
+def source_job(defs: dg.Definitions, name: str) -> dg.JobDefinition:
+    """The job of source ``name`` (the one its plug-in tagged with it)."""
+    for job in defs.resolve_all_job_defs():
+        if job.tags.get(SOURCE_TAG) == name:
+            return job
+    raise KeyError(f"source {name!r} is not in WOG_SOURCES_FILE")

@@ -1,5 +1,5 @@
 """An OCAP2 community's fetch step, job and sensor; everything after fetching is the chain every
-source shares (:mod:`wog_assets.defs.assets`).
+source shares (:mod:`wog_assets.defs.warehouse` onward).
 
 One set per source of ``WOG_SOURCES_FILE``, named after it (``sg`` below):
 
@@ -14,7 +14,7 @@ One set per source of ``WOG_SOURCES_FILE``, named after it (``sg`` below):
   recording, tagged as a new game (announced if it has the source's ``min_players``).
 
 Every replay is handled on its own, as for WOG: a bad recording is named with its reason and
-the others go on (:mod:`wog_assets.defs.problems`).
+the others go on (:mod:`wog_assets.defs.core.problems`).
 """
 
 import json
@@ -23,29 +23,30 @@ from collections.abc import Sequence
 import dagster as dg
 import msgspec
 import sqlalchemy as sa
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
 
 from dbschema import tables as t
-from wog_assets.defs.assets import PARTITIONED, database_error, is_new_game_run, replay_ids
-from wog_assets.defs.partitions import replays_partitions
-from wog_assets.defs.problems import Problems, finish_step
-from wog_assets.defs.resources import PipelineResource, WarehouseResource
-from wog_assets.tags import REPLAY_TAG, TRIGGER_TAG
+from wog_assets.defs.core.partitions import replays_partitions
+from wog_assets.defs.core.pipeline import Pipeline
+from wog_assets.defs.core.problems import Problems, finish_step
+from wog_assets.defs.core.resources import WarehouseResource
+from wog_assets.defs.core.steps import backfill_policy, database_error, is_new_game_run, replay_ids
+from wog_assets.defs.core.tags import REPLAY_TAG, SOURCE_TAG, TRIGGER_TAG
+from wog_assets.defs.sources.plugin import SourcePlugin
 from wog_core.models import Fetched
-from wog_core.settings import OcapSource, Settings
+from wog_core.settings import Settings, SourceConfig
+from wog_sources.base import ReplaySource
 from wog_sources.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_sources.ocap_sources import OcapReplaySource, Operation
+from wog_sources.registry import ocap_source
 from wog_warehouse.raw import record_miss, store_game_page, store_replay_json, stored_raw_ids
 from wog_warehouse.sources import replay_ids_for, sources_of
 
 
-def job_name(source: OcapSource) -> str:
+def job_name(source: ReplaySource) -> str:
     return f"ingest_{source.name}"
-
-
-def ocap_source(pipeline: PipelineResource, name: str) -> OcapReplaySource:
-    source = pipeline.source(name)
-    assert isinstance(source, OcapReplaySource)
-    return source
 
 
 def keys_to_ids(engine: sa.Engine, source: OcapReplaySource, keys: Sequence[str]) -> dict[str, int]:
@@ -53,25 +54,23 @@ def keys_to_ids(engine: sa.Engine, source: OcapReplaySource, keys: Sequence[str]
     return replay_ids_for(engine, source.name, source.kind, source.location, list(keys))
 
 
-def build_recordings_asset(source: OcapSource, batch: int) -> dg.AssetsDefinition:
+def build_recordings_asset(src: OcapReplaySource, batch: int) -> dg.AssetsDefinition:
     """``<name>/recordings``: the source's fetch step."""
-    name = source.name
+    name = src.name
 
     @dg.asset(
         name="recordings",
         key_prefix=[name],
         group_name="raw",
         kinds={"postgres", "json"},
-        description=f"Each OCAP2 recording of {name} ({source.location}) exactly as fetched, "
+        description=f"Each OCAP2 recording of {name} ({src.location}) exactly as fetched, "
         "with its listing entry (raw_replay_json, raw_game_pages).",
-        **{**PARTITIONED, "backfill_policy": dg.BackfillPolicy.multi_run(batch)},
+        partitions_def=replays_partitions,
+        backfill_policy=backfill_policy(batch),
     )
     def recordings(
-        context: dg.AssetExecutionContext,
-        warehouse: WarehouseResource,
-        pipeline: PipelineResource,
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        src = ocap_source(pipeline, name)
         engine = warehouse.engine
         ids = replay_ids(context)
         origins = sources_of(engine, ids)
@@ -133,24 +132,23 @@ def build_recordings_asset(source: OcapSource, batch: int) -> dg.AssetsDefinitio
     return recordings
 
 
-def build_source_sensor(source: OcapSource, job: object, settings: Settings) -> dg.SensorDefinition:
+def build_source_sensor(
+    src: OcapReplaySource, job: UnresolvedAssetJobDefinition, interval_s: int
+) -> dg.SensorDefinition:
     """``new_replays_<name>``: each new recording of the source as a run of its job."""
-    name = source.name
+    name = src.name
 
     @dg.sensor(
         name=f"new_replays_{name}",
         job=job,
-        minimum_interval_seconds=settings.pipeline.sensor_interval_s,
+        minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Watches {source.location} for new OCAP2 recordings and loads them "
+        description=f"Watches {src.location} for new OCAP2 recordings and loads them "
         "(announced when they have at least the source's min_players).",
     )
     def new_replays(
-        context: dg.SensorEvaluationContext,
-        warehouse: WarehouseResource,
-        pipeline: PipelineResource,
+        context: dg.SensorEvaluationContext, warehouse: WarehouseResource
     ) -> dg.SensorResult | dg.SkipReason:
-        src = ocap_source(pipeline, name)
         try:
             with src.open() as client:
                 listed = [op.id for op in client.list_operations()]
@@ -186,3 +184,38 @@ def build_source_sensor(source: OcapSource, job: object, settings: Settings) -> 
         )
 
     return new_replays
+
+
+def _ocap(source: ReplaySource) -> OcapReplaySource:
+    if not isinstance(source, OcapReplaySource):
+        raise TypeError(f"{source.name} is a {source.kind} source, not an OCAP2 one")
+    return source
+
+
+def build_defs(
+    source: ReplaySource, pipeline: Pipeline, chain: dg.AssetSelection
+) -> dg.Definitions:
+    """``<name>/recordings``, ``ingest_<name>`` (it, then ``chain``) and ``new_replays_<name>``."""
+    src = _ocap(source)
+    raw = build_recordings_asset(src, pipeline.knobs.backfill_batch)
+    job = dg.define_asset_job(
+        job_name(src),
+        selection=dg.AssetSelection.assets(raw) | chain,
+        tags={SOURCE_TAG: src.name},
+        description=f"Fetch, decode, store and announce {src.name}'s OCAP2 games.",
+    )
+    sensor = build_source_sensor(src, job, pipeline.knobs.sensor_interval_s)
+    return dg.Definitions(assets=[raw], jobs=[job], sensors=[sensor])
+
+
+def list_keys(source: ReplaySource) -> list[str]:
+    """Every recording the source lists, by its own id."""
+    with _ocap(source).open() as client:
+        return [op.id for op in client.list_operations()]
+
+
+def make(config: SourceConfig, settings: Settings) -> ReplaySource:
+    return ocap_source(config, settings)
+
+
+PLUGIN = SourcePlugin(make, build_defs, list_keys)

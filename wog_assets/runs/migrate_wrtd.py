@@ -16,11 +16,10 @@ import dagster as dg
 import sqlalchemy as sa
 
 from dbschema.connection import DatabaseUnavailable, normalize_url, redact_url
-from wog_assets.backfill import BackfillReport, run_backfill
+from wog_assets.defs.sources.wog_sensor import raise_sensor_floor
+from wog_assets.runs.backfill import BackfillReport, run_backfill
 from wog_warehouse.queue import mark_announced_elsewhere
 
-# The sensor never treats an id at or below this floor as new (Dagster's key-value store).
-SENSOR_FLOOR_KEY = "wog/new_replays/floor"
 POSTED_NOTE = "posted by WRTD-ETL before the switch"
 
 
@@ -56,18 +55,6 @@ def _truthy(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "t", "true", "yes", "y")
     return bool(value)
-
-
-def sensor_floor(instance: dg.DagsterInstance) -> int:
-    value = instance.run_storage.get_cursor_values({SENSOR_FLOOR_KEY}).get(SENSOR_FLOOR_KEY)
-    return int(value) if value and value.isdigit() else 0
-
-
-def raise_sensor_floor(instance: dg.DagsterInstance, replay_id: int) -> int:
-    """Move the sensor's floor up to ``replay_id`` (never down); returns the floor."""
-    floor = max(sensor_floor(instance), replay_id)
-    instance.run_storage.set_cursor_values({SENSOR_FLOOR_KEY: str(floor)})
-    return floor
 
 
 def migrate(

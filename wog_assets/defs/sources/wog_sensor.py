@@ -23,19 +23,18 @@ import time
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
 
-from wog_assets.backfill import contiguous_batches
-from wog_assets.defs.alerts import alert, parser_key
-from wog_assets.defs.partitions import replays_partitions
-from wog_assets.defs.resources import PipelineResource, StatsSiteResource, WarehouseResource
-from wog_assets.defs.selection import replay_assets
-from wog_assets.migrate_wrtd import sensor_floor
-from wog_assets.recovery import heal_dead_runs
-from wog_assets.tags import RANGE_END, RANGE_START, REPLAY_TAG, RUN_KEY_TAG, TRIGGER_TAG
+from wog_assets.defs.core.alerts import Alerts, parser_key
+from wog_assets.defs.core.partitions import contiguous_batches, replays_partitions
+from wog_assets.defs.core.pipeline import Pipeline
+from wog_assets.defs.core.processes import heal_dead_runs
+from wog_assets.defs.core.resources import StatsSiteResource, WarehouseResource
+from wog_assets.defs.core.tags import RANGE_END, RANGE_START, REPLAY_TAG, RUN_KEY_TAG, TRIGGER_TAG
 from wog_core.clock import SITE_TIMEZONE
 from wog_core.models import GameListing, GamePage
-from wog_core.settings import DEFAULT_SENSOR_INTERVAL_S
-from wog_report.catalogue import operator_text as T
 from wog_sources.client import SiteClient
 from wog_sources.errors import ReplayNotFound, ReplayParseError, SourceError
 from wog_sources.parse import parse_game_page
@@ -52,6 +51,22 @@ UNFINISHED = {
     dg.DagsterRunStatus.MANAGED,
     dg.DagsterRunStatus.CANCELING,
 }
+
+
+SENSOR_FLOOR_KEY = "wog/new_replays/floor"
+"""Games up to this id were loaded another way (``wog migrate-wrtd``): never new to the sensor."""
+
+
+def sensor_floor(instance: dg.DagsterInstance) -> int:
+    value = instance.run_storage.get_cursor_values({SENSOR_FLOOR_KEY}).get(SENSOR_FLOOR_KEY)
+    return int(value) if value and value.isdigit() else 0
+
+
+def raise_sensor_floor(instance: dg.DagsterInstance, replay_id: int) -> int:
+    """Move the sensor's floor up to ``replay_id`` (never down); returns the floor."""
+    floor = max(sensor_floor(instance), replay_id)
+    instance.run_storage.set_cursor_values({SENSOR_FLOOR_KEY: str(floor)})
+    return floor
 
 
 def _load_cursor(raw: str | None) -> dict:
@@ -166,12 +181,13 @@ def evaluate_new_replays(
     context: dg.SensorEvaluationContext,
     site: StatsSiteResource,
     warehouse: WarehouseResource,
-    pipeline: PipelineResource,
+    pipeline: Pipeline,
 ) -> dg.SensorResult | dg.SkipReason:
     """One tick: read the games list, recover ids a gap hid, register new ids, request their
     runs — announced for qualifying games, quiet (batched) for the others — and retry."""
     policy = pipeline.source(WOG).policy  # who is announced
-    knobs = pipeline.settings.pipeline
+    knobs = pipeline.knobs
+    alerts = pipeline.alerts
     heal_dead_runs(context.instance, context.log.warning)
     cursor = _load_cursor(context.cursor)
     now = time.time()
@@ -192,11 +208,15 @@ def evaluate_new_replays(
     except ReplayParseError as exc:
         # A page that no longer matches the parser is never "no new games".
         message = f"the games list no longer matches the parser: {exc}"
-        alert(warehouse.engine, parser_key("list", exc.detail), T("alert_list_unparsed", error=exc))
+        alerts.send(
+            warehouse.engine,
+            parser_key("list", exc.detail),
+            alerts.text("alert_list_unparsed", error=exc),
+        )
         raise dg.Failure(message) from None
     except SourceError as exc:
-        return _site_down(context, warehouse, cursor, now, exc, knobs.site_down_alert_s)
-    _site_back(warehouse, cursor)
+        return _site_down(context, warehouse, alerts, cursor, now, exc, knobs.site_down_alert_s)
+    _site_back(warehouse, alerts, cursor)
     recovered = probed.pages
     if not listing and not recovered and not probed.unparsed:
         return dg.SkipReason("the games list shows no games")
@@ -249,8 +269,8 @@ def evaluate_new_replays(
                     "re-run it from the UI or `wog announce " + key + "`"
                 )
                 context.log.warning(message)
-                text = T("alert_gave_up", replay=key, tries=state["tries"])
-                alert(warehouse.engine, f"gave-up:{key}", text)
+                text = alerts.text("alert_gave_up", replay=key, tries=state["tries"])
+                alerts.send(warehouse.engine, f"gave-up:{key}", text)
                 del watch[key]
                 continue
         if not state["tries"]:  # first tries: one run for the tick's new games (below)
@@ -301,6 +321,7 @@ def evaluate_new_replays(
 def _site_down(
     context: dg.SensorEvaluationContext,
     warehouse: WarehouseResource,
+    alerts: Alerts,
     cursor: dict,
     now: float,
     exc: SourceError,
@@ -311,10 +332,10 @@ def _site_down(
     cursor = {**cursor, "down_since": since}
     if now - since >= alert_after_s and not cursor.get("down_alerted"):
         minutes = (now - since) / 60
-        alert(
+        alerts.send(
             warehouse.engine,
             f"site-down:{int(since)}",
-            T("alert_site_down", minutes=f"{minutes:.0f}", error=exc),
+            alerts.text("alert_site_down", minutes=f"{minutes:.0f}", error=exc),
         )
         cursor["down_alerted"] = True
     return dg.SensorResult(
@@ -323,11 +344,11 @@ def _site_down(
     )
 
 
-def _site_back(warehouse: WarehouseResource, cursor: dict) -> None:
+def _site_back(warehouse: WarehouseResource, alerts: Alerts, cursor: dict) -> None:
     """The site answers again: if the admin was told it was down, tell them it is back."""
     since = cursor.pop("down_since", None)
     if cursor.pop("down_alerted", False) and since is not None:
-        alert(warehouse.engine, f"site-up:{int(since)}", T("alert_site_up"))
+        alerts.send(warehouse.engine, f"site-up:{int(since)}", alerts.text("alert_site_up"))
 
 
 def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
@@ -355,19 +376,22 @@ def _open_gap(cursor: dict, listing: list[GameListing]) -> dict | None:
 
 
 def build_new_replays_sensor(
-    interval_s: int = DEFAULT_SENSOR_INTERVAL_S, target: object = None
+    pipeline: Pipeline, job: UnresolvedAssetJobDefinition
 ) -> dg.SensorDefinition:
-    """The ``new_replays`` sensor ticking every ``interval_s`` seconds (``WOG_SENSOR_INTERVAL``),
-    running ``target`` (the code location passes the ``ingest_replays`` job; default: every
-    replay asset)."""
-    return dg.sensor(
+    """The ``new_replays`` sensor ticking every ``WOG_SENSOR_INTERVAL`` seconds, running ``job``
+    (``ingest_replays``)."""
+
+    @dg.sensor(
         name="new_replays",
-        target=target or replay_assets,
-        minimum_interval_seconds=interval_s,
+        job=job,
+        minimum_interval_seconds=pipeline.knobs.sensor_interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Watches the games list for new replays with at least WOG_MIN_PLAYERS "
         "players and materializes them (tagged as new games, so they are announced).",
-    )(evaluate_new_replays)
+    )
+    def new_replays(
+        context: dg.SensorEvaluationContext, site: StatsSiteResource, warehouse: WarehouseResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        return evaluate_new_replays(context, site, warehouse, pipeline)
 
-
-new_replays = build_new_replays_sensor()
+    return new_replays
