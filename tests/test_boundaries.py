@@ -1,4 +1,4 @@
-"""Package boundaries from DESIGN.md and the layout in the README, checked on the source.
+"""Package boundaries from the layout in the README, checked on the source.
 
 Layers, lowest first: ``wog_core`` → ``dbschema`` → ``wog_warehouse`` → ``wog_sources`` and
 ``wog_report`` → ``wog_assets`` (Dagster) and ``wog_bot`` → ``wog_cli``; ``wog_fakes`` (the

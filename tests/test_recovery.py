@@ -81,7 +81,7 @@ def test_killed_backfill_is_healed_by_the_next_one(
         env = _server_env(tmp_path, db_url, pg_server_url, site)
         dagster_url = env["DAGSTER_POSTGRES_URL"]
         first = _start_backfill(env)
-        _wait_until(lambda: _count(db_url, "raw_game_pages") >= 2, 120, "the first pages")
+        _wait_until(lambda: _count(db_url, "raw_game_pages") >= 2, 300, "the first pages")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         stuck = [r for r in _runs_with(tmp_path / "home", dagster_url) if not r.is_finished]
@@ -141,7 +141,7 @@ def test_sigterm_stops_a_backfill_at_once_and_the_next_one_finishes(
         site.publish(*GAMES)
         env = _server_env(tmp_path, db_url, pg_server_url, site)
         first = _start_backfill(env)
-        _wait_until(lambda: _count(db_url, "raw_game_pages") >= 2, 120, "the first pages")
+        _wait_until(lambda: _count(db_url, "raw_game_pages") >= 2, 300, "the first pages")
         sent = time.monotonic()
         first.send_signal(signal.SIGTERM)
         output, _ = first.communicate(timeout=30)

@@ -216,7 +216,7 @@ def build_gateway_bot(
     @bot.listen(hikari.StartingEvent)
     async def on_starting(_: hikari.StartingEvent) -> None:
         if "engine" not in state:
-            state["engine"], state["url"] = await asyncio.to_thread(_engine)
+            state["engine"], state["url"] = await asyncio.to_thread(_engine, settings)
 
     @bot.listen(hikari.StartedEvent)
     async def on_started(_: hikari.StartedEvent) -> None:
@@ -230,7 +230,7 @@ def build_gateway_bot(
         # in flight (commands and Twitch alerts keep the bot's, which waits out rate limits).
         delivery = state["delivery"] = delivery_rest_app(settings.discord_api_url)
         await delivery.start()
-        rest = delivery.acquire(settings.discord_token, hikari.TokenType.BOT)
+        rest = delivery.acquire(settings.discord_token or "", hikari.TokenType.BOT)
         rest.start()
         state["delivery_clients"] = [rest]
         webhook_rest = None

@@ -327,10 +327,13 @@ def build_reply(
     return command.handler(engine, t, **values)
 
 
-def _localized(key: str) -> tuple[str, dict[hikari.Locale, str]]:
+def _localized(key: str) -> tuple[str, dict[hikari.Locale | str, str]]:
     """A description in the default language plus its translation for each locale."""
     default = Catalogue("ru")(key)
-    return default, {locale: Catalogue(lang)(key) for lang, locale in _LOCALES.items()}
+    translated: dict[hikari.Locale | str, str] = {
+        locale: Catalogue(lang)(key) for lang, locale in _LOCALES.items()
+    }
+    return default, translated
 
 
 async def register_commands(rest: hikari.api.RESTClient, settings: BotSettings) -> None:
@@ -344,28 +347,27 @@ async def register_commands(rest: hikari.api.RESTClient, settings: BotSettings) 
         for option in command.options:
             option_description, option_localizations = _localized(option.description)
             if isinstance(option, TextOption):
-                typed = {
-                    "type": hikari.OptionType.STRING,
-                    "max_length": option.max_length,
-                    "autocomplete": option.autocomplete,
-                    "choices": [hikari.CommandChoice(name=c, value=c) for c in option.choices]
-                    or None,
-                }
-            else:
-                typed = {
-                    "type": hikari.OptionType.INTEGER,
-                    "min_value": option.min_value,
-                    "max_value": option.max_value,
-                }
-            builder.add_option(
-                hikari.CommandOption(
+                typed = hikari.CommandOption(
+                    type=hikari.OptionType.STRING,
                     name=option.name,
                     description=option_description,
                     description_localizations=option_localizations,
                     is_required=option.required,
-                    **typed,
+                    max_length=option.max_length,
+                    autocomplete=option.autocomplete,
+                    choices=[hikari.CommandChoice(name=c, value=c) for c in option.choices] or None,
                 )
-            )
+            else:
+                typed = hikari.CommandOption(
+                    type=hikari.OptionType.INTEGER,
+                    name=option.name,
+                    description=option_description,
+                    description_localizations=option_localizations,
+                    is_required=option.required,
+                    min_value=option.min_value,
+                    max_value=option.max_value,
+                )
+            builder.add_option(typed)
         builders.append(builder)
     await rest.set_application_commands(
         application.id, builders, settings.guild_id or hikari.UNDEFINED
@@ -386,7 +388,7 @@ async def respond(
     database), the interaction is acknowledged as deferred and the answer edited in when ready.
     """
     t = catalogue or Catalogue()
-    options = {o.name: o.value for o in interaction.options or []}
+    options: dict[str, object] = {o.name: o.value for o in interaction.options or []}
     building = asyncio.ensure_future(
         asyncio.to_thread(build_reply, interaction.command_name, options, engine, t)
     )
@@ -400,7 +402,7 @@ async def respond(
 
 
 def _result(
-    building: asyncio.Future, interaction: hikari.CommandInteraction, t: Catalogue
+    building: asyncio.Future[Reply], interaction: hikari.CommandInteraction, t: Catalogue
 ) -> Reply:
     try:
         return building.result()

@@ -33,7 +33,7 @@ import logging
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import aiohttp
 import hikari
@@ -53,7 +53,20 @@ PERMANENT = (
     hikari.ForbiddenError,
     hikari.NotFoundError,
 )
-NO_MENTIONS = {"mentions_everyone": False, "user_mentions": False, "role_mentions": False}
+
+
+class _Mentions(TypedDict):
+    mentions_everyone: bool
+    user_mentions: bool
+    role_mentions: bool
+
+
+NO_MENTIONS: _Mentions = {
+    "mentions_everyone": False,
+    "user_mentions": False,
+    "role_mentions": False,
+}
+"""Every post mentions nobody: user text (nicknames, mission names) never pings."""
 
 
 class CannotVerify(Exception):
@@ -246,7 +259,7 @@ class Dispatcher:
 
     def backoff(self, attempts: int) -> float:
         delay = min(
-            self.settings.retry_cap_s, self.settings.retry_base_s * 2 ** max(0, attempts - 1)
+            self.settings.retry_cap_s, self.settings.retry_base_s * 2.0 ** max(0, attempts - 1)
         )
         return delay / 2 + random.uniform(0, delay / 2)
 

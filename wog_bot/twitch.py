@@ -167,12 +167,13 @@ class HelixClient:
         self._expires = time.monotonic() + float(data.get("expires_in", 3600)) - 60
 
     async def get(self, path: str, params: list[tuple[str, str]]) -> dict:
+        query: list[tuple[str, str | int | float | bool | None]] = list(params)
         for attempt in range(2):
             if self._token is None or time.monotonic() >= self._expires:
                 await self._renew_token()
             response = await self._http.get(
                 f"{self.settings.twitch_api_url.rstrip('/')}/{path}",
-                params=params,
+                params=query,
                 headers={
                     "Client-Id": self.settings.twitch_client_id or "",
                     "Authorization": f"Bearer {self._token}",
@@ -188,7 +189,8 @@ class HelixClient:
                 raise TwitchUnavailable(
                     f"GET {path} answered {response.status_code}: {response.text[:200]}"
                 )
-            return response.json()
+            data: dict = response.json()
+            return data
         raise TwitchUnavailable(f"GET {path}: still 401 after renewing the token")
 
     async def _respect_rate_limit(self, response: httpx.Response) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import click
 import httpx
@@ -81,7 +83,7 @@ def _discord(api: str, token: str | None) -> httpx.Client:
     return httpx.Client(base_url=api.rstrip("/"), headers=headers, timeout=15.0)
 
 
-def _json(response: httpx.Response, what: str) -> dict | list:
+def _json(response: httpx.Response, what: str) -> Any:  # JSON, as Discord sent it
     if response.status_code == 401:
         raise RuntimeError(f"{what}: 401 Unauthorized — the token is wrong or was reset")
     if response.status_code >= 400:
@@ -184,7 +186,7 @@ def check_site(source: SourceSettings) -> str:
         page = client.fetch_game_page(newest)
         body = client.fetch_replay_json(newest)
     parsed = parse_replay(
-        page.text, body.body, replay_id=newest, page_url=page.url, json_url=body.url
+        page.text, bytes(body.body), replay_id=newest, page_url=page.url, json_url=body.url
     )
     return (
         f"list page ({len(listing)} games), game {newest} page and JSON parse "
@@ -210,7 +212,7 @@ def run_checks() -> list[Line]:
             lines.append(
                 _check(
                     f"{kind} {channel}",
-                    lambda c=channel: check_channel(api, bot.discord_token or "", c),
+                    partial(check_channel, api, bot.discord_token or "", channel),
                 )
             )
     else:
@@ -223,7 +225,7 @@ def run_checks() -> list[Line]:
     ):
         if hook:
             lines.append(
-                _check(variable, lambda h=hook, v=variable: check_webhook(api, h.id, h.token, v))
+                _check(variable, partial(check_webhook, api, hook.id, hook.token, variable))
             )
     if not current.notification_targets:
         lines.append(

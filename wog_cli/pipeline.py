@@ -223,6 +223,7 @@ def announce_cmd(replay_id: int | None, period: str | None) -> None:
     from wog_assets.runs.backfill import AnnounceFailed, announce
     from wog_assets.runs.recovery import PoolBusy
 
+    assert replay_id is not None  # one of the two was given (checked above)
     with dg.DagsterInstance.get() as instance:
         try:
             run_id = announce(build_definitions(settings()), instance, engine(), replay_id)

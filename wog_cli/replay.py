@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from wog_core.models import Replay
     from wog_sources.ocap import OcapRecording
     from wog_sources.replay import ParsedReplay
+
+T = TypeVar("T")
 
 
 def _report_repairs(parsed: ParsedReplay) -> None:
@@ -60,7 +62,7 @@ def _input_errors() -> tuple[type[Exception], ...]:
     return (ReplayParseError, ReplayNotFound, ResponseTooLarge)
 
 
-def _exit_on_bad_input(load: Callable[[], Any]) -> Any:
+def _exit_on_bad_input(load: Callable[[], T]) -> T:
     """Run ``load``; bad input exits 2 with one line, an unreachable site exits 1."""
     from wog_sources.errors import SourceError
 

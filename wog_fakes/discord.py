@@ -32,8 +32,9 @@ import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 API = "/api/v10"
 # Shaped like a real token (its first part is the bot id in base64), which hikari checks.
@@ -141,7 +142,7 @@ class FakeDiscord:
             "id": "700000000000000001", "username": "player", "bot": False
         }  # fmt: skip
         typed = {bool: 5, int: 4, float: 10, str: 3}
-        payload = {
+        payload: dict[str, Any] = {
             "id": interaction_id,
             "application_id": APPLICATION_ID,
             "token": f"token-{interaction_id}",
@@ -203,6 +204,7 @@ class FakeDiscord:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def _shutdown(self) -> None:
+        assert self._runner is not None
         await self._runner.cleanup()
         # Handlers still holding a response (Script.hold_s) are cancelled, not abandoned.
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -257,6 +259,8 @@ class FakeDiscord:
             payload = None
             reader = await request.multipart()
             async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue  # a nested multipart: Discord sends none
                 data = await part.read()
                 if part.name == "payload_json":
                     payload = json.loads(data)
@@ -343,9 +347,9 @@ class FakeDiscord:
                     await asyncio.sleep(script.hold_s)
                 return web.json_response(message)
             if request.method == "GET":
-                limit = int(request.query.get("limit", "50"))
+                count = int(request.query.get("limit", "50"))
                 with self._lock:
-                    newest_first = list(reversed(self.messages[channel]))[:limit]
+                    newest_first = list(reversed(self.messages[channel]))[:count]
                 return web.json_response(newest_first)
         if request.method == "GET" and parts[:1] == ["channels"] and len(parts) == 2:
             channel = int(parts[1])

@@ -71,7 +71,7 @@ class FakeOcapServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def __enter__(self) -> FakeOcapServer:
         self._thread.start()

@@ -263,7 +263,10 @@ def render_game_page(
     """The game page for ``replay`` as the site renders it (with harmless variations)."""
     rng = rng or random.Random(replay.replay_id)
     g = replay.game
-    w = lambda: _ws(rng)  # noqa: E731 - terse on purpose in a template
+
+    def w() -> str:  # terse on purpose in a template
+        return _ws(rng)
+
     rows: list[tuple[str, str]] = []
     rows.append(("Остров", f"{w()}<b>{_esc(g.island, rng)}</b>{w()}"))
     for side, commander in g.commanders.items():

@@ -1,14 +1,15 @@
 """Build the Discord message for a replay summary: content, five embeds and the chart.
 
-The layout follows the message players know from the original service (see DESIGN.md). Every
-piece of user text is escaped; every list is cut to fit Discord's limits with a «…и ещё N»
-line; the result is validated before it is returned, so Discord never rejects it.
+The layout follows the message players know from the original service (README: "The Discord
+message"). Every piece of user text is escaped; every list is cut to fit Discord's limits with
+a «…и ещё N» line; the result is validated before it is returned, so Discord never rejects it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import hikari
 
@@ -193,13 +194,13 @@ def _link(s: ReplaySummary, page_url: str, t: Catalogue) -> hikari.Embed:
 # --- the stored payload ------------------------------------------------------------------------
 
 
-def embed_to_json(embed: hikari.Embed) -> dict:
+def embed_to_json(embed: hikari.Embed) -> dict[str, Any]:
     """An embed as Discord's JSON embed object (what hikari sends for it).
 
     Image, thumbnail and icon URLs are kept as given; an uploaded file appears as
     ``attachment://<name>``, as Discord expects.
     """
-    data: dict = {}
+    data: dict[str, Any] = {}
     for key in ("title", "description", "url"):
         value = getattr(embed, key)
         if value is not None:
@@ -229,7 +230,7 @@ def embed_to_json(embed: hikari.Embed) -> dict:
     return data
 
 
-def embed_from_json(data: dict) -> hikari.Embed:
+def embed_from_json(data: dict[str, Any]) -> hikari.Embed:
     """The hikari embed for a JSON embed object made by :func:`embed_to_json`."""
     timestamp = data.get("timestamp")
     embed = hikari.Embed(
@@ -255,7 +256,7 @@ def embed_from_json(data: dict) -> hikari.Embed:
     return embed
 
 
-def to_payload(message: Message) -> dict:
+def to_payload(message: Message) -> dict[str, Any]:
     """The JSON body of the message as Discord takes it, mentions disabled."""
     return {
         "content": message.content,
@@ -265,7 +266,9 @@ def to_payload(message: Message) -> dict:
     }
 
 
-def embeds_from_payload(payload: dict, attachment: bytes | None = None) -> list[hikari.Embed]:
+def embeds_from_payload(
+    payload: dict[str, Any], attachment: bytes | None = None
+) -> list[hikari.Embed]:
     """Rebuild hikari embeds from a stored payload for sending.
 
     An ``attachment://`` image becomes the chart bytes (hikari uploads them with the message),

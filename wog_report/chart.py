@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from wog_core.models import Replay
 from wog_core.sides import SIDE_ORDER, Side
@@ -88,7 +89,7 @@ def render_chart(replay: Replay, catalogue: Catalogue | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _figure():  # type: ignore[no-untyped-def]
+def _figure() -> tuple[Any, Any]:  # matplotlib's Figure and Axes
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wog_core.models import Replay
@@ -23,7 +23,7 @@ def _hex(colour: int | None) -> str:
 
 
 def render_preview(
-    payload: dict, attachment: bytes | None = None, *, title: str = "WOG replay preview"
+    payload: dict[str, Any], attachment: bytes | None = None, *, title: str = "WOG replay preview"
 ) -> str:
     """HTML for a stored payload (``to_payload``) and its chart PNG."""
     image_src = ""

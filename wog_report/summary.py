@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -127,12 +128,13 @@ def summarize(replay: Replay) -> ReplaySummary:
     kills: Counter[int] = Counter()
     teamkills: Counter[int] = Counter()
     for frag in replay.frags:
-        if known_killer(frag) is None:
+        killer = known_killer(frag)
+        if killer is None:
             continue
         if frag.teamkill:
-            teamkills[frag.killer_id] += 1
-        elif frag.killer_id != frag.victim_id:
-            kills[frag.killer_id] += 1
+            teamkills[killer] += 1
+        elif killer != frag.victim_id:
+            kills[killer] += 1
 
     dead = {f.victim_id for f in replay.frags}
     side_players: dict[str, list[int]] = defaultdict(list)
@@ -141,7 +143,9 @@ def summarize(replay: Replay) -> ReplaySummary:
     present = [
         s.value for s in SIDE_ORDER if s.value in game.side_players or s.value in side_players
     ]
-    survivors = {side: sum(1 for pid in side_players[side] if pid not in dead) for side in present}
+    survivors: dict[str, int] = {
+        side: sum(1 for pid in side_players[side] if pid not in dead) for side in present
+    }
     sides = [
         SideSummary(
             side=side,
@@ -159,8 +163,8 @@ def summarize(replay: Replay) -> ReplaySummary:
             time_s=frag.time_s,
             victim_id=frag.victim_id,
             victim=name(frag.victim_id),
-            killer_id=known_killer(frag),
-            killer=name(frag.killer_id) if known_killer(frag) is not None else None,
+            killer_id=(killer := known_killer(frag)),
+            killer=name(killer) if killer is not None else None,
             distance_m=frag.distance_m,
             weapon=frag.weapon or frag.killer_vehicle,
             teamkill=frag.teamkill,
@@ -209,16 +213,16 @@ def summarize(replay: Replay) -> ReplaySummary:
     )
 
 
-def summary_contract(summary: ReplaySummary) -> dict:
+def summary_contract(summary: ReplaySummary) -> dict[str, Any]:
     """The ``wog summary`` JSON shape (a public contract, documented in the README)."""
 
-    def ranked(rows: list[RankedPlayer], key: str) -> list[dict]:
+    def ranked(rows: list[RankedPlayer], key: str) -> list[dict[str, Any]]:
         return [
             {"player_id": r.player_id, "nickname": r.nickname, key: r.count, "rank": r.rank}
             for r in rows
         ]
 
-    def frag(f: NotableFrag | None) -> dict | None:
+    def frag(f: NotableFrag | None) -> dict[str, Any] | None:
         if f is None:
             return None
         return {

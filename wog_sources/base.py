@@ -43,13 +43,24 @@ class AnnouncePolicy:
 class ReplaySource(Protocol):
     """What the pipeline needs of a source (pure: no Dagster, no warehouse)."""
 
-    name: str
-    """Its name in ``games.source`` and in its assets (``wog`` for the stats site)."""
-    kind: str
-    location: str
-    policy: AnnouncePolicy
-    players_by_name: bool
-    """Whether the source knows players only by name (the warehouse gives them ids)."""
+    @property
+    def name(self) -> str:
+        """Its name in ``games.source`` and in its assets (``wog`` for the stats site)."""
+        ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def policy(self) -> AnnouncePolicy: ...
+
+    @property
+    def players_by_name(self) -> bool:
+        """Whether the source knows players only by name (the warehouse gives them ids)."""
+        ...
 
     def decode(
         self, page: str, body: bytes, *, replay_id: int, page_url: str, body_url: str

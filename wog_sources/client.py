@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Self
 
 import httpx
 
@@ -59,7 +60,7 @@ class SiteClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> SiteClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,7 +125,7 @@ class SiteClient:
             self._last_request = time.monotonic()
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.settings.backoff_cap, self.settings.backoff_base * 2**attempt)
+        delay = min(self.settings.backoff_cap, self.settings.backoff_base * 2.0**attempt)
         return delay / 2 + random.uniform(0, delay / 2)  # "equal jitter"
 
     def _get(

@@ -23,14 +23,14 @@ def replay_from_files(
     )
 
 
-def fetch_replay(replay_id: int, settings: SourceSettings | None = None) -> ParsedReplay:
+def fetch_replay(replay_id: int, settings: SourceSettings) -> ParsedReplay:
     """Fetch and parse a replay's page and JSON from the site."""
     with SiteClient(settings) as client:
         page_fetch = client.fetch_game_page(replay_id)
         json_fetch = client.fetch_replay_json(replay_id)
     return parse_replay(
         page_fetch.text,
-        json_fetch.body,
+        bytes(json_fetch.body),
         replay_id=replay_id,
         page_url=page_fetch.url,
         json_url=json_fetch.url,

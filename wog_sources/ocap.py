@@ -184,7 +184,7 @@ def check_size(
     size = 0
     try:
         for start in range(0, len(view), _CHUNK):
-            pending = view[start : start + _CHUNK]
+            pending: bytes | memoryview = view[start : start + _CHUNK]
             while pending:
                 size += len(inflater.decompress(pending, _CHUNK))
                 pending = inflater.unconsumed_tail
@@ -236,7 +236,8 @@ def ended_at_from_name(name: str) -> dt.datetime | None:
     if not match:
         return None
     try:
-        return dt.datetime(*(int(g) for g in match.groups()))
+        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        return dt.datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
 
@@ -447,8 +448,8 @@ class _Decoder:
                 name, unit = event[2], event[3]
                 if not isinstance(name, str) or not name.strip():
                     continue
-                ent = self.entities.get(unit) if isinstance(unit, int) else None
-                if ent is not None and ent.type == "unit":
+                taken = self.entities.get(unit) if isinstance(unit, int) else None
+                if taken is not None and taken.type == "unit":
                     takings.append((frame, len(takings), name, unit))
         takings.sort()
         owners: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
@@ -685,8 +686,8 @@ class _Decoder:
         self, owners: dict[int, list[tuple[int, str | None]]], id_of: dict[str, int]
     ) -> tuple[list[Frag], list[VehicleKill]]:
         delay = self.rec.captureDelay
-        deaths: list[tuple[int, int, dict]] = []
-        vehicle_kills: list[tuple[int, int, dict]] = []
+        deaths: list[tuple[int, int, dict[str, Any]]] = []
+        vehicle_kills: list[tuple[int, int, dict[str, Any]]] = []
         for i, event in enumerate(self.rec.events):
             if len(event) < 2 or event[1] != "killed":
                 continue
@@ -775,12 +776,11 @@ class _Decoder:
                 for role in ("winner", "loser"):
                     name = match.group(role).strip()
                     player_id = id_of.get(name)
-                    side = side_of_player.get(player_id) if player_id is not None else None
-                    if side is None:
+                    if player_id is None or (own := side_of_player.get(player_id)) is None:
                         continue
-                    commanders.setdefault(side, Commander(player_id=player_id, nickname=name))
+                    commanders.setdefault(own, Commander(player_id=player_id, nickname=name))
                     if role == "winner":
-                        winner = side
+                        winner = own
                 return winner, dict(sorted(commanders.items()))
         return None, {}
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from wog_core.models import Replay, combine
+from wog_core.models import Frag, Replay, combine
 from wog_sources.parse import parse_game_page, parse_replay_json
 
 # Frags a little after the stated end happen (the recording stops after the end screen).
@@ -49,7 +49,7 @@ def parse_replay(
     return ParsedReplay(replay, repairs)
 
 
-def _frags_within_the_mission(replay: Replay, repairs: list[str]) -> list:
+def _frags_within_the_mission(replay: Replay, repairs: list[str]) -> list[Frag]:
     """Frag times clamped into 0..duration (+ grace); each clamp is a repair."""
     latest = replay.game.duration_s + FRAG_TIME_GRACE_S
     frags, changed = [], False

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -139,7 +139,9 @@ CHECKS: tuple[Check, ...] = (
 CHECKS_BY_NAME = {check.name: check for check in CHECKS}
 
 
-def quality_problems(engine: Engine, check: str | Check, replay_ids: Iterable[int]) -> list[dict]:
+def quality_problems(
+    engine: Engine, check: str | Check, replay_ids: Iterable[int]
+) -> list[dict[str, Any]]:
     """Offending rows of one quality check for ``replay_ids`` (as dicts)."""
     query = check if isinstance(check, Check) else CHECKS_BY_NAME[check]
     params = {"ids": sorted(set(replay_ids)), "tolerance": DURATION_TOLERANCE_S}

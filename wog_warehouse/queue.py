@@ -32,6 +32,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -70,7 +71,7 @@ class Claimed:
     id: int
     replay_id: int | None  # None for an operator alert
     target: str
-    payload: dict
+    payload: dict[str, Any]
     attachment: bytes | None
     attempts: int
     claimed_at: dt.datetime
@@ -128,7 +129,7 @@ def enqueue(
     engine: Engine,
     replay_id: int,
     targets: list[str],
-    payload: dict,
+    payload: dict[str, Any],
     attachment: bytes | None,
     *,
     announce: bool,
@@ -151,14 +152,14 @@ def enqueue(
     result: dict[str, str] = {}
     with engine.begin() as conn:
         for target in targets:
-            stmt = pg_insert(n).values(
+            stmt: Any = pg_insert(n).values(
                 replay_id=replay_id,
                 target=target,
                 status=new_status,
                 payload=payload,
                 attachment=attachment,
             )
-            update: dict = {
+            update: dict[str, Any] = {
                 "payload": stmt.excluded.payload,
                 "attachment": stmt.excluded.attachment,
                 "updated_at": sa.func.now(),
@@ -249,7 +250,7 @@ def enqueue_digest(
     engine: Engine,
     key: str,
     targets: list[str],
-    payload: dict,
+    payload: dict[str, Any],
     attachment: bytes | None,
     mode: DigestMode,
 ) -> dict[str, str]:
@@ -370,7 +371,7 @@ def claim(engine: Engine, targets: list[str], recheck_s: float = 600.0) -> Claim
                 checks=paused.c.checks + 1,
             )
         ).rowcount
-    return Claimed(*row, probe=probe == 1)
+    return Claimed(**row._asdict(), probe=probe == 1)
 
 
 def _finish(engine: Engine, claimed: Claimed, **values: object) -> bool:
@@ -537,7 +538,20 @@ def hold(engine: Engine, claimed: Claimed, reason: str, recheck_s: float) -> Pau
         ).one()
         if not started.started:
             return None
-        return Pause(*started[:5], held=_held(conn, claimed.target))
+        return _pause(started, _held(conn, claimed.target))
+
+
+def _pause(row: sa.Row[Any], held: int) -> Pause:
+    """A ``paused_targets`` row (any extra columns left out) as a :class:`Pause`."""
+    values = row._mapping
+    return Pause(
+        values["target"],
+        values["paused_at"],
+        values["reason"],
+        values["next_check_at"],
+        values["checks"],
+        held,
+    )
 
 
 def resume(engine: Engine, target: str) -> Pause | None:
@@ -550,7 +564,7 @@ def resume(engine: Engine, target: str) -> Pause | None:
         if row is None:
             return None
         _notify(conn, target)
-        return Pause(*row, held=_held(conn, target))
+        return _pause(row, _held(conn, target))
 
 
 def recheck_now(engine: Engine, targets: list[str]) -> int:
@@ -579,7 +593,9 @@ def paused_targets(engine: Engine) -> list[Pause]:
 # --- operators ----------------------------------------------------------------------------
 
 
-def list_notifications(engine: Engine, status: str | None = None, limit: int = 50) -> list[dict]:
+def list_notifications(
+    engine: Engine, status: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """Rows newest first, optionally only those with ``status``."""
     stmt = (
         sa.select(
@@ -646,7 +662,7 @@ def retry_target(engine: Engine, target: str) -> tuple[Pause | None, int]:
             .values(next_check_at=sa.func.now())
             .returning(paused)
         ).first()
-        pause = Pause(*row, held=_held(conn, target)) if row else None
+        pause = _pause(row, _held(conn, target)) if row else None
         if pause:
             _notify(conn, target)
     return pause, retry_failed(engine, target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 import zstandard
@@ -66,7 +67,7 @@ def store_replay_json(
     return len(compressed)
 
 
-def _upsert(engine: Engine, table: sa.Table, row: dict, what: str) -> None:
+def _upsert(engine: Engine, table: sa.Table, row: dict[str, Any], what: str) -> None:
     stmt = pg_insert(table).values(row)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.replay_id],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,7 +20,7 @@ from wog_core.models import SITE_SOURCE, Commander, Frag, Game, Player, Replay, 
 from wog_core.sides import SIDE_CODES
 
 
-def game_row(replay: Replay, page_url: str) -> dict:
+def game_row(replay: Replay, page_url: str) -> dict[str, Any]:
     g = replay.game
     row = {
         "replay_id": replay.replay_id,
@@ -93,7 +93,7 @@ _INTEGER_LIMITS = (
 )
 
 
-def _problem(column: sa.Column, value: object) -> str | None:
+def _problem(column: sa.Column[Any], value: object) -> str | None:
     """Why ``value`` cannot be stored in ``column`` (None when it can)."""
     kind = column.type
     if isinstance(value, bool):
@@ -112,7 +112,7 @@ def _problem(column: sa.Column, value: object) -> str | None:
     return None
 
 
-def check_rows(table: sa.Table, rows: list[dict], *, replay_id: int, url: str) -> None:
+def check_rows(table: sa.Table, rows: list[dict[str, Any]], *, replay_id: int, url: str) -> None:
     """Raise :class:`RowRejected` for the first value of ``rows`` its column cannot hold."""
     for index, row in enumerate(rows):
         for key, value in row.items():
@@ -125,7 +125,7 @@ def check_rows(table: sa.Table, rows: list[dict], *, replay_id: int, url: str) -
                 raise RowRejected(f"replay {replay_id}, {url}: {where} = {shown}: {problem}")
 
 
-def _fields(struct: object) -> dict:
+def _fields(struct: object) -> dict[str, Any]:
     return {f: getattr(struct, f) for f in struct.__struct_fields__}  # type: ignore[attr-defined]
 
 
@@ -288,7 +288,7 @@ def latest_replay_id(engine: Engine) -> int | None:
             sa.select(sa.func.max(t.games.c.replay_id)).where(t.games.c.source == SITE_SOURCE)
         ).scalar()
         if wog is not None:
-            return wog
+            return int(wog)
         return conn.execute(
             sa.select(t.games.c.replay_id)
             .order_by(t.games.c.ended_at.desc(), t.games.c.replay_id.desc())

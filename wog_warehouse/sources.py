@@ -27,7 +27,9 @@ def register_source(engine: Engine, name: str, kind: str, location: str) -> int:
         number = conn.scalar(sa.select(t.sources.c.number).where(t.sources.c.name == name))
         if number is not None:
             return int(number)
-        number = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(t.sources.c.number), 0) + 1))
+        number = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(t.sources.c.number), 0) + 1)
+        ).scalar_one()
         conn.execute(
             t.sources.insert().values(name=name, number=number, kind=kind, location=location)
         )
@@ -67,11 +69,11 @@ def replay_id_for(conn: Connection, source: str, external_id: str) -> int:
         .on_conflict_do_nothing()
     )
     return int(
-        conn.scalar(
+        conn.execute(
             sa.select(t.source_replays.c.replay_id).where(
                 t.source_replays.c.source == source, t.source_replays.c.external_id == external_id
             )
-        )
+        ).scalar_one()
     )
 
 

@@ -7,6 +7,7 @@ only reads the stored tables, for the CLI, the bot's slash commands and the dige
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -65,7 +66,7 @@ CAREER_FIELDS = ("player_id", "nickname", "games", "kills", "deaths", "teamkills
                  "commander_games", "commander_wins")  # fmt: skip
 
 
-def career(engine: Engine, player_id: int) -> dict | None:
+def career(engine: Engine, player_id: int) -> dict[str, Any] | None:
     columns = ", ".join(CAREER_FIELDS)
     with engine.connect() as conn:
         row = (
@@ -79,7 +80,7 @@ def career(engine: Engine, player_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-def rivals_of(engine: Engine, player_id: int) -> dict:
+def rivals_of(engine: Engine, player_id: int) -> dict[str, Any]:
     """The player's nemesis and favourite victim (each None when there is none)."""
     with engine.connect() as conn:
         row = conn.execute(sa.text(RIVALS_OF), {"id": player_id}).mappings().first()
@@ -152,7 +153,8 @@ def why_empty(
     engine: Engine, *, metric: str, period: str | None, source: str, min_games: int
 ) -> str:
     """Why :func:`top` found nobody, in one line: no games, nobody ranked yet, or not refreshed."""
-    where, params = "source = :source", {"source": source}
+    where = "source = :source"
+    params: dict[str, object] = {"source": source}
     if period:
         start, end = period_bounds(period)
         where += " AND played_on >= :start AND played_on < :end"

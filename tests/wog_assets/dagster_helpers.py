@@ -8,7 +8,7 @@ import os
 import dagster as dg
 
 from wog_assets.definitions import build_definitions
-from wog_assets.defs.core.partitions import replays_partitions
+from wog_assets.defs.core.partitions import REPLAYS
 from wog_assets.defs.core.resources import StatsSiteResource, WarehouseResource
 from wog_core.settings import Settings
 
@@ -54,10 +54,8 @@ def run_replays(
     """Materialize the replay assets (or the ``selection`` of them, by key) for ``keys`` in
     one (ranged if several) run."""
     str_keys = [str(k) for k in keys]
-    known = set(instance.get_dynamic_partitions(replays_partitions.name))
-    instance.add_dynamic_partitions(
-        replays_partitions.name, [k for k in str_keys if k not in known]
-    )
+    known = set(instance.get_dynamic_partitions(REPLAYS))
+    instance.add_dynamic_partitions(REPLAYS, [k for k in str_keys if k not in known])
     run_tags = dict(tags or {})
     kwargs: dict = {}
     if len(str_keys) == 1:

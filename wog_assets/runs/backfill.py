@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 import sqlalchemy as sa
 
-from wog_assets.defs.core.partitions import contiguous_batches, replays_partitions
+from wog_assets.defs.core.partitions import REPLAYS, contiguous_batches
 from wog_assets.defs.core.problems import Problems, recorded_in_run
 from wog_assets.defs.core.processes import heal_dead_runs, process_tags
 from wog_assets.defs.core.resources import StatsSiteResource, WarehouseResource
@@ -71,10 +71,10 @@ class BackfillReport:
 def register_partitions(instance: dg.DagsterInstance, replay_ids: list[int]) -> list[str]:
     """Add the ids as ``replays`` partitions (ascending); returns all their keys."""
     keys = [str(i) for i in sorted(set(replay_ids))]
-    known = set(instance.get_dynamic_partitions(replays_partitions.name))
+    known = set(instance.get_dynamic_partitions(REPLAYS))
     new = [k for k in keys if k not in known]
     if new:
-        instance.add_dynamic_partitions(replays_partitions.name, new)
+        instance.add_dynamic_partitions(REPLAYS, new)
     return keys
 
 
@@ -84,7 +84,7 @@ def plan_batches(instance: dg.DagsterInstance, keys: list[str], batch: int) -> l
     Dynamic partitions are ordered by registration, so a range must not span keys that are not
     part of this backfill (for example ids the sensor registered in between).
     """
-    return contiguous_batches(instance.get_dynamic_partitions(replays_partitions.name), keys, batch)
+    return contiguous_batches(instance.get_dynamic_partitions(REPLAYS), keys, batch)
 
 
 def run_backfill(
@@ -157,7 +157,7 @@ def refresh_stats(
     except Exception:  # definitions built without the stats group (tests of one asset set)
         return
     tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
-    runs = [(careers, {}, "statistics")]
+    runs: list[tuple[dg.JobDefinition, dict[str, str], str]] = [(careers, {}, "statistics")]
     warehouse = (defs.resources or {}).get("warehouse")
     if isinstance(warehouse, WarehouseResource):  # resolved as a run resolves it
         with warehouse.process_config_and_initialize_cm() as resolved:
@@ -250,7 +250,7 @@ def prune_missing_partitions(
     loaded = loaded_ids(engine, ids)
     for rid in ids:
         if rid not in loaded:
-            instance.delete_dynamic_partition(replays_partitions.name, str(rid))
+            instance.delete_dynamic_partition(REPLAYS, str(rid))
 
 
 class AnnounceFailed(RuntimeError):
@@ -342,7 +342,7 @@ def run_source_backfill(
     report = BackfillReport(backfill_id=f"wog-{name}-{uuid.uuid4().hex[:6]}", partitions=len(keys))
     job = source_job(defs, name)
     heal_dead_runs(instance, say)
-    order = instance.get_dynamic_partitions(replays_partitions.name)
+    order = instance.get_dynamic_partitions(REPLAYS)
     for keys_batch in contiguous_batches(order, [str(r) for r in rids], batch):
         tags = {BACKFILL_TAG: report.backfill_id, **process_tags()}
         if len(keys_batch) == 1:

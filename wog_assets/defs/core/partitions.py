@@ -4,12 +4,15 @@ Dynamic partitions are ordered by registration, so a ranged run must cover keys 
 contiguous in that order (:func:`contiguous_batches`).
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
-replays_partitions = dg.DynamicPartitionsDefinition(name="replays")
+REPLAYS = "replays"
+replays_partitions = dg.DynamicPartitionsDefinition(name=REPLAYS)
 
 
-def contiguous_batches(order: list[str], keys: list[str], batch: int) -> list[list[str]]:
+def contiguous_batches(order: Sequence[str], keys: Sequence[str], batch: int) -> list[list[str]]:
     """``keys`` split into runs of at most ``batch`` that are contiguous in ``order``."""
     wanted = set(keys)
     batches: list[list[str]] = []

@@ -22,7 +22,7 @@ from wog_sources.client import SiteClient
 _DEFAULTS = SourceSettings()
 
 
-class StatsSiteResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class StatsSiteResource(dg.ConfigurableResource):
     """The WOG stats site (``WOG_BASE_URL``), fetched politely."""
 
     base_url: str = DEFAULT_BASE_URL
@@ -54,7 +54,7 @@ class StatsSiteResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return SiteClient(settings)
 
 
-class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class WarehouseResource(dg.ConfigurableResource):
     """The Postgres warehouse: ``database_url``, or the embedded Postgres of ``data_dir``."""
 
     database_url: str | None = None

@@ -65,7 +65,9 @@ def database_error(exc: sa.exc.DBAPIError) -> str:
 def unforeseen(exc: BaseException) -> str:
     """An error no rule names, in one line: its kind and its first line of text."""
     text = str(exc).strip().splitlines()
-    kind = {RecursionError: "nested too deeply", MemoryError: "too large to decode"}.get(
-        type(exc), f"unexpected {type(exc).__name__}"
-    )
+    kinds: dict[type[BaseException], str] = {
+        RecursionError: "nested too deeply",
+        MemoryError: "too large to decode",
+    }
+    kind = kinds.get(type(exc), f"unexpected {type(exc).__name__}")
     return f"{kind}: {text[0][:200]}" if text else kind

@@ -9,6 +9,7 @@ explicit ``wog announce``; backfills store ``suppressed`` rows without the chart
 
 import collections
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -51,7 +52,7 @@ def build_notifications(pipeline: Pipeline) -> dg.AssetsDefinition:
         asked = context.run.tags.get(TRIGGER_TAG) == "announce"  # min_players aside
         statuses: collections.Counter[str] = collections.Counter()
         not_loaded: list[int] = []
-        preview: dict[str, object] = {}
+        preview: dict[str, Any] = {}
         problems = Problems()
         without_targets: set[str] = set()
         ids = passing_ids(context, engine)

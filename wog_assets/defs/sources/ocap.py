@@ -28,7 +28,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from dbschema import tables as t
-from wog_assets.defs.core.partitions import replays_partitions
+from wog_assets.defs.core.partitions import REPLAYS, replays_partitions
 from wog_assets.defs.core.pipeline import Pipeline
 from wog_assets.defs.core.problems import Problems, finish_step
 from wog_assets.defs.core.resources import WarehouseResource
@@ -165,7 +165,7 @@ def build_source_sensor(
         if not new:
             return dg.SkipReason(f"{name}: no new recordings")
         ids = keys_to_ids(warehouse.engine, src, new)
-        known = set(context.instance.get_dynamic_partitions(replays_partitions.name))
+        known = set(context.instance.get_dynamic_partitions(REPLAYS))
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(

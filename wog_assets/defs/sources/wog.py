@@ -11,6 +11,7 @@
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
@@ -98,7 +99,7 @@ def _fetch_raw(
         for rid, reason in missing.items():
             problems.reject(rid, f"{what} not available yet, the sensor will retry: {reason}")
     finish_step(context, problems, f"fetching {what}")
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "fetched": len(fetched),
         "kept_stored_copy": len(kept),
         "missing": dg.MetadataValue.json(sorted(missing)),

@@ -20,6 +20,7 @@ tick (it is never "no new games").
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -28,7 +29,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from wog_assets.defs.core.alerts import Alerts, parser_key
-from wog_assets.defs.core.partitions import contiguous_batches, replays_partitions
+from wog_assets.defs.core.partitions import REPLAYS, contiguous_batches, replays_partitions
 from wog_assets.defs.core.pipeline import Pipeline
 from wog_assets.defs.core.processes import heal_dead_runs
 from wog_assets.defs.core.resources import StatsSiteResource, WarehouseResource
@@ -125,7 +126,7 @@ def quiet_run_requests(
     ``new_keys`` are the partitions this tick registers (appended in that order), so ranges are
     computed over the order the partitions will have.
     """
-    order = [*instance.get_dynamic_partitions(replays_partitions.name), *new_keys]
+    order = [*instance.get_dynamic_partitions(REPLAYS), *new_keys]
     requests = []
     for keys in contiguous_batches(order, quiet, batch):
         tags = {TRIGGER_TAG: "quiet"}
@@ -155,7 +156,7 @@ class _Probed:
     missing: list[int] = field(default_factory=list)
 
 
-def _probe_gap(client: SiteClient, gap: dict, probes: int, log: dg.DagsterLogManager) -> _Probed:
+def _probe_gap(client: SiteClient, gap: dict, probes: int, warn: Callable[[str], None]) -> _Probed:
     """Probe up to ``probes`` ids of ``gap`` ({"next": lowest, "until": highest}), newest
     first, narrowing it in place; stops early when the site fails (the rest waits)."""
     probed = _Probed()
@@ -167,10 +168,10 @@ def _probe_gap(client: SiteClient, gap: dict, probes: int, log: dg.DagsterLogMan
         except ReplayNotFound:
             probed.missing.append(rid)
         except ReplayParseError as exc:
-            log.warning(f"gap recovery: {exc}; loading it quietly")
+            warn(f"gap recovery: {exc}; loading it quietly")
             probed.unparsed.append(rid)
         except SourceError as exc:
-            log.warning(f"gap recovery paused at replay {rid}: {exc}")
+            warn(f"gap recovery paused at replay {rid}: {exc}")
             break
         gap["until"] = rid - 1
         probes -= 1
@@ -201,7 +202,7 @@ def evaluate_new_replays(
             listing = client.list_games()
             gap = _open_gap(cursor, listing)
             probed = (
-                _probe_gap(client, gap, knobs.gap_probes_per_tick, context.log)
+                _probe_gap(client, gap, knobs.gap_probes_per_tick, context.log.warning)
                 if gap
                 else _Probed()
             )
@@ -226,7 +227,7 @@ def evaluate_new_replays(
     max_id = int(cursor.get("max_id", 0))
     watch: dict[str, dict] = dict(cursor.get("watch", {}))
 
-    known = set(context.instance.get_dynamic_partitions(replays_partitions.name))
+    known = set(context.instance.get_dynamic_partitions(REPLAYS))
     new_ids = sorted(g.replay_id for g in listing if g.replay_id > max_id)
     qualifying = sorted(
         g.replay_id for g in listing if g.replay_id in set(new_ids) and g.players >= min_players
@@ -284,7 +285,7 @@ def evaluate_new_replays(
         request = new_replay_run_request(int(key), state["tries"])  # a retry runs on its own
         state["run"] = request.run_key
         run_requests.append(request)
-    order = [*context.instance.get_dynamic_partitions(replays_partitions.name), *to_register]
+    order = [*context.instance.get_dynamic_partitions(REPLAYS), *to_register]
     for keys in contiguous_batches(order, first_tries, knobs.backfill_batch)[::-1]:
         if budget == 0:
             break

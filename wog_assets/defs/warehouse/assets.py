@@ -9,6 +9,7 @@ idempotent. The steps read the stored raw bodies, never the source.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
@@ -160,7 +161,7 @@ def _warehouse_tables(
     # A game a blocking check holds is named once, here; the later steps leave it out.
     for rid, reason in held_games(engine, written).items():
         problems.reject(rid, reason)
-    common = {
+    common: dict[str, Any] = {
         "replays_written": len(written),
         "replays_without_raw": dg.MetadataValue.json(not_stored),
     }
