@@ -244,3 +244,23 @@ def test_the_settings_are_read_only_at_the_entry_points() -> None:
                 callers.add(module)
     allowed = {"wog_core.settings", "wog_assets.definitions"}
     assert {c for c in callers if not c.startswith("wog_cli")} <= allowed, callers
+
+
+def test_the_tests_mirror_the_packages() -> None:
+    """A package's tests live in ``tests/<package>/``; the top level holds only the tests of the
+    whole (layers, deployment, topology, the demo, recovery, secrets, the WRTD takeover)."""
+    tests = ROOT / "tests"
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
+    assert folders - {"compose", "data"} <= set(PACKAGES), folders
+    for package in set(PACKAGES) - {"wog_fakes"}:  # the stand-ins are exercised by every suite
+        assert (tests / package).is_dir(), f"no tests/{package}/"
+    whole = {p.name for p in tests.glob("test_*.py")}
+    assert whole == {
+        "test_boundaries.py",
+        "test_deployment.py",
+        "test_dev.py",
+        "test_migrate_wrtd.py",
+        "test_recovery.py",
+        "test_secrets.py",
+        "test_topology.py",
+    }, whole

@@ -53,7 +53,7 @@ def history(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> sa.Engine:
 
 
 def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, name: str, when: dt.datetime):
-    schedule = defs.get_schedule_def(name)
+    schedule = defs.resolve_schedule_def(name)
     context = dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
     )
@@ -72,7 +72,7 @@ def test_stale_periods_are_refreshed_and_digests_queued_once_by_the_schedule(
         "weekly": ("2026-03-02", "2026-04-06"),
         "monthly": ("2026-03", "2026-04"),
     }
-    sensor = defs.get_sensor_def("stale_leaderboards")
+    sensor = defs.resolve_sensor_def("stale_leaderboards")
     with dg.build_sensor_context(
         instance=instance, resources=defs.resources, repository_def=defs.get_repository_def()
     ) as context:
