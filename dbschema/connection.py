@@ -44,7 +44,7 @@ def _get_server(pgdata: Path, cleanup_mode: str | None) -> Any:
         raise DatabaseUnavailable(
             f"{pgdata} holds a Postgres {found} data directory, but the embedded server is "
             f"Postgres {EMBEDDED_MAJOR}: run 'wog db upgrade' to carry everything over (the "
-            "old directory is kept; README: Upgrading)"
+            "old directory is kept; docs/admin.md: Upgrading)"
         )
     # Made here, not by the package: it creates the directory outside its inter-process lock
     # and refuses one that appeared meanwhile, so two first starts at once would race.

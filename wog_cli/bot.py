@@ -25,7 +25,7 @@ def bot_cmd(webhook_url: str | None, once: bool, verbose: bool) -> None:
 
     Gateway mode needs DISCORD_TOKEN and WOG_DISCORD_CHANNEL_IDS. With --webhook (or
     WOG_DISCORD_WEBHOOK_URL and no token) it posts through a webhook only. Every setting is in
-    the README and .env.example.
+    docs/admin.md and .env.example.
 
     Example: wog bot --once
     """

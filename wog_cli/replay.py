@@ -146,7 +146,7 @@ def parse_cmd(
     replay_id: int | None,
     indent: int,
 ) -> None:
-    """Print a replay, normalized, as JSON (the contract documented in the README).
+    """Print a replay, normalized, as JSON (the contract documented in docs/maintainer.md).
 
     Give --page and --replay files, or only --replay-id to fetch both from the site
     (WOG_BASE_URL), or an OCAP2 recording with --ocap (the same contract plus
@@ -202,7 +202,7 @@ def summary_cmd(
     """Print a game's summary as JSON (top killers, notable frags, survivors, vehicles).
 
     From the warehouse by REPLAY_ID, from --page/--replay files or from an OCAP2 recording
-    (--ocap). The shape is documented in the README next to `wog parse`.
+    (--ocap). The shape is documented in docs/maintainer.md next to `wog parse`.
 
     Example: wog summary 3413 --indent 2
 

@@ -25,7 +25,7 @@ def _player(name_or_id: str) -> int:
 
 @click.group("stats")
 def stats_group() -> None:
-    """Career statistics: players, leaderboards, rivals (see README, "Career statistics").
+    """Career statistics: players, leaderboards, rivals (docs/players.md, "Career statistics").
 
     Example: wog stats top --metric kills
     """
@@ -71,7 +71,7 @@ def refresh_cmd(stale: bool) -> None:
 
 @stats_group.command("player")
 @click.argument("name_or_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (the README documents it).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/players.md documents it).")
 def player_cmd(name_or_id: str, as_json: bool) -> None:
     """A player's career, by id or by a current or past nickname.
 
@@ -100,7 +100,7 @@ def player_cmd(name_or_id: str, as_json: bool) -> None:
     default="score",
     show_default=True,
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (the README documents it).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/players.md documents it).")
 @click.option(
     "--source", default=SITE_SOURCE, show_default=True, help="Whose games: wog or an OCAP source."
 )
@@ -144,7 +144,7 @@ def top_cmd(period: str | None, metric: str, as_json: bool, source: str) -> None
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def nominations_cmd(period: str, source: str, as_json: bool) -> None:
-    """A week's or month's nominations (README, "Nominations").
+    """A week's or month's nominations (docs/players.md, "Leaderboards and nominations").
 
     Example: wog stats nominations 2026-11 --json
     """
@@ -166,7 +166,7 @@ def nominations_cmd(period: str, source: str, as_json: bool) -> None:
 
 @stats_group.command("rivals")
 @click.argument("name_or_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (the README documents it).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/players.md documents it).")
 def rivals_cmd(name_or_id: str, as_json: bool) -> None:
     """Who killed a player most (nemesis) and whom they killed most.
 

@@ -1,7 +1,7 @@
 """The normalized replay: typed, immutable, and encoded to JSON as the public contract.
 
-Field order and names here *are* the ``wog parse`` output contract (see README); change them
-only together with the README.
+Field order and names here *are* the ``wog parse`` output contract (docs/maintainer.md); change them
+only together with those docs.
 """
 
 from __future__ import annotations

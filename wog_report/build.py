@@ -1,6 +1,6 @@
 """Build the Discord message for a replay summary: content, five embeds and the chart.
 
-The layout follows the message players know from the original service (README: "The Discord
+The layout follows the message players know from the original service (docs/players.md, "The Discord
 message"). Every piece of user text is escaped; every list is cut to fit Discord's limits with
 a «…и ещё N» line; the result is validated before it is returned, so Discord never rejects it.
 """

@@ -214,7 +214,7 @@ def summarize(replay: Replay) -> ReplaySummary:
 
 
 def summary_contract(summary: ReplaySummary) -> dict[str, Any]:
-    """The ``wog summary`` JSON shape (a public contract, documented in the README)."""
+    """The ``wog summary`` JSON shape (a public contract, documented in docs/maintainer.md)."""
 
     def ranked(rows: list[RankedPlayer], key: str) -> list[dict[str, Any]]:
         return [

@@ -10,7 +10,7 @@ byte counts when one person or one AI holds it throughout (:func:`_steady_contro
 only when control changes. Peak memory is the uncompressed document plus the facts (see
 ``bench/ocap.py``).
 
-What the rules are (README, "OCAP2 recordings"):
+What the rules are (docs/admin.md, "OCAP2 communities"):
 
 - A **player** is a person, not a unit. Who is in a unit at a frame is what its position rows
   say (every row carries the controller's name and a player flag): a living unit's row with the

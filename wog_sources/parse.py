@@ -354,7 +354,7 @@ class _RawReplay(msgspec.Struct):
 
 _decoder = msgspec.json.Decoder(_RawReplay)
 
-# Rules for values real data should not have (README, "Bad data"): what is repaired is listed
+# Rules for values real data should not have (docs/maintainer.md, "Bad data"): what is repaired is listed
 # with the replay; what cannot be repaired rejects the replay with one line.
 MAX_DISTANCE_M = 50_000.0  # the largest Arma 3 maps are ~40 km across; beyond is no distance
 

@@ -2,7 +2,7 @@
 
 :func:`parse_replay` is what every path that loads a replay uses (the warehouse asset, ``wog
 parse``, benchmarks). Beyond each parser's own rules it applies the rule that needs both
-documents: a frag's mission time lies within the mission (see README, "Bad data").
+documents: a frag's mission time lies within the mission (docs/maintainer.md, "Bad data").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Career statistics: per-game rows, careers and rivals, derived set-wise from the warehouse.
 
-The definitions (README, "Career statistics") live here and only here:
+The definitions (docs/players.md, "Career statistics") live here and only here:
 
 - a **kill** is a frag whose killer is the player, whose victim is someone else, and which is
   not a teamkill; a **teamkill** the same but flagged as a teamkill;
@@ -455,7 +455,7 @@ SELECT source, period, board, array_agg(player_id ORDER BY value DESC, player_id
 FROM vals GROUP BY source, period, board
 """
 
-# One winner per award; each ORDER BY ends in the tie-breakers the README lists.
+# One winner per award; each ORDER BY ends in the tie-breakers docs/players.md lists.
 _NOMINATIONS = """
 WITH tops AS (  -- each period's record kills in one game and longest kill, and its dates
     SELECT period, source, max(best_kills) AS kills, max(longest_kill_m) AS longest_kill_m,

@@ -22,7 +22,7 @@ from wog_fakes.discord import BOT_TOKEN, FakeDiscord, Script
 from wog_fakes.fake_site import FakeSite
 from wog_fakes.generator import generate_games
 
-# The last release whose embedded server was Postgres 16 (pgserver); see the README, "Upgrading".
+# The last release whose embedded server was Postgres 16 (pgserver); see docs/admin.md, "Upgrading the embedded database".
 PREVIOUS_RELEASE = "5c644bb"
 
 
