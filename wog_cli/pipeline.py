@@ -256,6 +256,15 @@ def _announce_digest(period: str, targets: list[str]) -> None:
     click.echo(f"digest {period} queued for {', '.join(targets)} (run {run_id})")
 
 
+def _newest_registered_game() -> int | None:
+    import dagster as dg
+
+    from wog_assets.runs.backfill import newest_registered_game
+
+    with dg.DagsterInstance.get() as instance:
+        return newest_registered_game(instance)
+
+
 @click.command("dev")
 @click.option(
     "--demo",
@@ -297,7 +306,12 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
         from wog_fakes.live import DEMO_CHANNEL_ID, start_demo_site
         from wog_warehouse.raw import newest_raw_id
 
-        site = start_demo_site(newest_raw_id(engine()), demo_interval, click.echo)
+        # After the newest game an earlier demo stored, or registered (a run canceled before it
+        # fetched leaves only its partition, and the sensor still watches that id).
+        known = [newest_raw_id(engine()), _newest_registered_game()]
+        site = start_demo_site(
+            max((k for k in known if k), default=None), demo_interval, click.echo
+        )
         # Games are posted to a local Discord stand-in, never to a real server.
         discord = FakeDiscord().start()
         demo_discord = {

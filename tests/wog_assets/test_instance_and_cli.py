@@ -261,3 +261,16 @@ def test_a_run_in_another_container_on_the_hosts_network_is_not_judged_dead() ->
     assert _alive(elsewhere)  # not ours to judge
     gone = {**mine, PID_TAG: "999999999"}
     assert not _alive(gone)
+
+
+def test_a_restarted_demo_continues_after_the_newest_registered_game(
+    instance: dg.DagsterInstance,
+) -> None:
+    """A demo stopped while a run was starting leaves a partition with nothing stored; the next
+    demo's fake site must go on past it (the sensor still watches that id), not repeat ids."""
+    from dbschema.tables import SOURCE_BLOCK
+    from wog_assets.runs.backfill import newest_registered_game, register_partitions
+
+    assert newest_registered_game(instance) is None
+    register_partitions(instance, [3400, 3412, 3405, SOURCE_BLOCK + 7])
+    assert newest_registered_game(instance) == 3412

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 import sqlalchemy as sa
 
+from dbschema.tables import SOURCE_BLOCK
 from wog_assets.defs.core.partitions import REPLAYS, contiguous_batches
 from wog_assets.defs.core.problems import Problems, recorded_in_run
 from wog_assets.defs.core.processes import heal_dead_runs, process_tags
@@ -76,6 +77,13 @@ def register_partitions(instance: dg.DagsterInstance, replay_ids: list[int]) -> 
     if new:
         instance.add_dynamic_partitions(REPLAYS, new)
     return keys
+
+
+def newest_registered_game(instance: dg.DagsterInstance) -> int | None:
+    """The highest WOG replay id registered as a ``replays`` partition (OCAP sources' ids lie
+    in higher blocks), or None."""
+    keys = instance.get_dynamic_partitions(REPLAYS)
+    return max((int(k) for k in keys if k.isdigit() and int(k) < SOURCE_BLOCK), default=None)
 
 
 def plan_batches(instance: dg.DagsterInstance, keys: list[str], batch: int) -> list[list[str]]:
