@@ -90,11 +90,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 def test_the_demo_shows_a_game_in_the_ui_and_on_its_channel_page(demo: Demo) -> None:
     deadline = demo.started + 180
+    address = f"Dagster UI: {demo.ui}\n"
     while time.monotonic() < deadline and demo.proc.poll() is None:
-        if _get(f"{demo.ui}/server_info") and (demo.data / "demo.env").exists():
+        if address in demo.output():  # printed once it answers, not before
+            assert _get(f"{demo.ui}/server_info"), demo.output()[-3000:]
             break
-        time.sleep(1)
-    assert _get(f"{demo.ui}/server_info"), demo.output()[-3000:]
+        time.sleep(0.5)
+    assert address in demo.output(), demo.output()[-3000:]
+    assert "Dagster UI: starting…" in demo.output()
     channel = demo.channel()
 
     # With no other command, a game reaches the channel page within two minutes.

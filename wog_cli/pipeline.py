@@ -344,7 +344,7 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     dagster = Path(sys.executable).with_name("dagster")
     cmd = [str(dagster), "dev", "-m", "wog_assets.definitions", "-h", host, "-p", str(port)]
     click.echo(f"DAGSTER_HOME={child_env['DAGSTER_HOME']}")
-    click.echo(f"Dagster UI: {ui}")
+    click.echo("Dagster UI: starting… (its address follows once it answers)")
     # Dagster runs in a session of its own, so the terminal's Ctrl-C reaches only this process
     # (and `uv run`, which forwards it here once more): the webserver, daemon, code server and
     # an executing run are not interrupted at random points but stopped in order below.
@@ -363,6 +363,7 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
     # terminal shows this command's own summary instead.
     relay = threading.Thread(target=_relay, args=(proc.stdout, stop), daemon=True)
     relay.start()
+    threading.Thread(target=_announce_ui, args=(ui, proc, stop), daemon=True).start()
     instance = None
     code = 0
     try:
@@ -404,6 +405,21 @@ def dev_cmd(demo: bool, port: int, host: str, demo_interval: float) -> None:
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _announce_ui(ui: str, proc: subprocess.Popen, stop: threading.Event) -> None:
+    """Print the UI's address once its webserver answers (it takes a while to start), not
+    before: an address printed early is dead for a minute."""
+    import httpx
+
+    while proc.poll() is None and not stop.is_set():
+        try:
+            if httpx.get(f"{ui}/server_info", timeout=2.0).status_code == 200:
+                click.echo(f"Dagster UI: {ui}")
+                return
+        except httpx.HTTPError:
+            pass
+        stop.wait(0.5)
 
 
 def _relay(stream: IO[bytes], quiet: threading.Event) -> None:
